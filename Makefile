@@ -1,0 +1,61 @@
+# One command each: `make run` starts the service, `make test` runs every test.
+# Both create .venv with Python 3.13 and install what they need on first use.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Python 3.13: on PATH first, then any pyenv-installed 3.13.
+PYTHON ?= $(shell \
+	for candidate in python3.13 \
+		$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1); do \
+		if command -v $$candidate >/dev/null 2>&1 && \
+			$$candidate -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1; then \
+			command -v $$candidate; break; \
+		fi; \
+	done)
+
+.PHONY: install run test lint format typecheck check export-schema bench clean
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: LLM Dashboard needs Python 3.13, and none was found on PATH or in pyenv."; \
+		echo "Install it (for example 'pyenv install 3.13' or your system's python3.13 package),"; \
+		echo "or name one explicitly: make PYTHON=/path/to/python3.13 $(MAKECMDGOALS)"; \
+		exit 1; \
+	fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m app serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+export-schema: $(STAMP)
+	$(BIN)/python -m app export-schema --output schema.graphql
+
+bench: $(STAMP)
+	$(BIN)/python bench/store_insert.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""What every resolver can reach through `info.context`."""
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from app.errors import Unauthenticated
+from app.loaders import Loaders
+from app.pubsub import Broker
+from app.services.keys import KeyVerifier, Principal
+from app.settings import Settings
+
+
+@dataclass
+class Context:
+    """One per HTTP request, or one per WebSocket connection."""
+
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    broker: Broker
+    verifier: KeyVerifier
+    principal: Principal | None = None
+    # Set by strawberry from the WebSocket `connection_init` payload.
+    connection_params: dict[str, object] | None = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def caller(self) -> Principal:
+        """The authenticated key; the middleware or `connection_init` set it."""
+        if self.principal is None:
+            message = "send an API key as 'Authorization: Bearer <key>'"
+            raise Unauthenticated(message)
+        return self.principal
+
+    @property
+    def loaders(self) -> Loaders:
+        # Built lazily and scoped to the caller's project: loader caches never
+        # serve one project's rows to another.
+        if self._loaders is None:
+            self._loaders = Loaders.for_project(self.caller.project_id)
+        return self._loaders

@@ -1,0 +1,1 @@
+"""Business rules: plain Python and pydantic in and out; no GraphQL, no HTTP."""

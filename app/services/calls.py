@@ -1,0 +1,189 @@
+"""Record LLM calls, list them and find one."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from pymongo.errors import DuplicateKeyError
+
+from app.documents import Log, Project, Session, log_key
+from app.documents.log import Status
+from app.errors import NotFound
+from app.pubsub import Broker, CallLogged, calls_topic
+from app.services.call_input import CallIn
+from app.services.call_validation import CallLimits, validate_call
+from app.services.pagination import Page, keyset_page
+from app.services.sessions import session_updates
+from app.services.store_errors import store_errors
+from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def call_limits(project_id: str, settings: Settings) -> CallLimits:
+    """The limits for calls of this project: service settings, narrowed by the project's."""
+    with store_errors("load_project"):
+        project = await Project.get(project_id)
+    if project is None:
+        message = f"project {project_id!r} no longer exists"
+        raise NotFound(message)
+    return CallLimits(
+        max_string_chars=settings.max_string_chars,
+        max_text_chars=min(settings.max_text_chars, project.settings.max_text_chars),
+        max_tags=settings.max_tags,
+        max_metadata_keys=settings.max_metadata_keys,
+        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+        store_text=project.settings.store_text,
+    )
+
+
+async def apply_totals(logs: Sequence[Log]) -> None:
+    """Add `logs` to their sessions' totals, then mark them applied.
+
+    A call is stored with `totals_applied=False` first. If this step fails, the
+    client sees an error and retries; the retry finds the stored call still
+    unapplied and finishes here, so the totals neither miss nor double-count it.
+    """
+    updates = session_updates(logs)
+    with store_errors("apply_totals"):
+        if updates:
+            await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
+        await Log.get_pymongo_collection().update_many(
+            {"_id": {"$in": [log.id for log in logs]}},
+            {"$set": {"totals_applied": True}},
+        )
+    for stored in logs:
+        stored.totals_applied = True
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The stored call, and whether this request stored it (False for a retry)."""
+
+    log: Log
+    created: bool
+
+
+async def record_call(
+    project_id: str, call: CallIn, *, settings: Settings, broker: Broker
+) -> Recorded:
+    """Validate, store and publish one call; a repeated id returns the stored call."""
+    limits = await call_limits(project_id, settings)
+    document = validate_call(
+        call, project_id=project_id, limits=limits, now=datetime.now(UTC)
+    )
+
+    created = True
+    with store_errors("record_call"):
+        try:
+            await Log.get_pymongo_collection().insert_one(
+                document.model_dump(by_alias=True)
+            )
+        except DuplicateKeyError:
+            created = False
+            existing = await Log.get(document.id)
+            if existing is None:  # pragma: no cover - deleted between the two calls
+                raise
+            document = existing
+
+    if not document.totals_applied:
+        await apply_totals([document])
+    if created:
+        await broker.publish(calls_topic(project_id), CallLogged(project_id, document))
+        log.info("call.recorded", project_id=project_id, call_id=document.call_id)
+    return Recorded(log=document, created=created)
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """What `list_logs` narrows by; the project always comes from the key."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    statuses: tuple[Status, ...] = ()
+    user_id: str | None = None
+    session_id: str | None = None
+
+
+def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
+    """The find filter for `log_filter`, always scoped to the project first."""
+    query: dict[str, Any] = {"project_id": project_id}
+    time_range: dict[str, datetime] = {}
+    if log_filter.start is not None:
+        time_range["$gte"] = log_filter.start
+    if log_filter.end is not None:
+        time_range["$lt"] = log_filter.end
+    if time_range:
+        query["timestamp"] = time_range
+    for field, values in (
+        ("provider", log_filter.providers),
+        ("model", log_filter.models),
+        ("environment", log_filter.environments),
+        ("status", log_filter.statuses),
+    ):
+        if values:
+            query[field] = {"$in": list(values)}
+    if log_filter.user_id is not None:
+        query["user_id"] = log_filter.user_id
+    if log_filter.session_id is not None:
+        query["session_id"] = log_filter.session_id
+    return query
+
+
+def log_matches(log_filter: LogFilter, log: Log) -> bool:
+    """The in-memory twin of `log_query`, for filtering live events."""
+    return (
+        (log_filter.start is None or log.timestamp >= log_filter.start)
+        and (log_filter.end is None or log.timestamp < log_filter.end)
+        and (not log_filter.providers or log.provider in log_filter.providers)
+        and (not log_filter.models or log.model in log_filter.models)
+        and (not log_filter.environments or log.environment in log_filter.environments)
+        and (not log_filter.statuses or log.status in log_filter.statuses)
+        and (log_filter.user_id is None or log.user_id == log_filter.user_id)
+        and (log_filter.session_id is None or log.session_id == log_filter.session_id)
+    )
+
+
+async def list_logs(
+    project_id: str, log_filter: LogFilter, *, first: int, after: str | None
+) -> Page[Log]:
+    """Calls of the project, newest first, with the total matching count."""
+    with store_errors("list_logs"):
+        return await keyset_page(
+            Log,
+            log_query(project_id, log_filter),
+            sort_field="timestamp",
+            first=first,
+            after=after,
+        )
+
+
+async def get_log(project_id: str, call_id: str) -> Log | None:
+    """The call with this id in the project, or None (also for other projects')."""
+    with store_errors("get_log"):
+        return await Log.get(log_key(project_id, call_id))
+
+
+async def logs_by_sessions(
+    project_id: str, session_ids: Sequence[str], *, limit_per_session: int
+) -> dict[str, list[Log]]:
+    """The first calls of each session in time order, fetched in one query."""
+    with store_errors("logs_by_sessions"):
+        rows = (
+            await Log.find(
+                {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
+            )
+            .sort([("timestamp", 1), ("_id", 1)])
+            .to_list()
+        )
+    grouped: dict[str, list[Log]] = {session_id: [] for session_id in session_ids}
+    for row in rows:
+        bucket = grouped.get(row.session_id or "")
+        if bucket is not None and len(bucket) < limit_per_session:
+            bucket.append(row)
+    return grouped
