@@ -7,6 +7,8 @@ import pymongo
 from beanie import Document
 from pydantic import BaseModel, Field
 
+from app.documents.price import CustomPrice
+
 Scope = Literal["ingest", "read", "admin"]
 
 
@@ -40,6 +42,7 @@ class Project(Document):
     created_at: datetime
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
     api_keys: list[ApiKey] = Field(default_factory=list)
+    custom_prices: list[CustomPrice] = Field(default_factory=list)
 
     class Settings:
         name = "projects"

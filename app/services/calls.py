@@ -10,11 +10,13 @@ from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, log_key
 from app.documents.log import Status
+from app.documents.price import CustomPrice
 from app.errors import NotFound
 from app.pubsub import Broker, CallLogged, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
+from app.services.pricing import price_call
 from app.services.sessions import session_updates
 from app.services.store_errors import store_errors
 from app.settings import Settings
@@ -22,14 +24,22 @@ from app.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-async def call_limits(project_id: str, settings: Settings) -> CallLimits:
-    """The limits for calls of this project: service settings, narrowed by the project's."""
+@dataclass(frozen=True, slots=True)
+class IngestRules:
+    """What a project's calls are checked and priced against."""
+
+    limits: CallLimits
+    custom_prices: tuple[CustomPrice, ...]
+
+
+async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
+    """Service limits narrowed by the project's settings, and its custom prices."""
     with store_errors("load_project"):
         project = await Project.get(project_id)
     if project is None:
         message = f"project {project_id!r} no longer exists"
         raise NotFound(message)
-    return CallLimits(
+    limits = CallLimits(
         max_string_chars=settings.max_string_chars,
         max_text_chars=min(settings.max_text_chars, project.settings.max_text_chars),
         max_tags=settings.max_tags,
@@ -37,6 +47,26 @@ async def call_limits(project_id: str, settings: Settings) -> CallLimits:
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         store_text=project.settings.store_text,
     )
+    return IngestRules(limits=limits, custom_prices=tuple(project.custom_prices))
+
+
+def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
+    """Set the call's cost and its provenance; a reported cost is kept."""
+    result = price_call(
+        provider=log.provider,
+        model=log.model,
+        timestamp=log.timestamp,
+        prompt_tokens=log.prompt_tokens,
+        completion_tokens=log.completion_tokens,
+        cached_prompt_tokens=log.cached_prompt_tokens,
+        cache_write_tokens=log.cache_write_tokens,
+        reasoning_tokens=log.reasoning_tokens,
+        reported_cost_usd=log.cost_usd,
+        custom_prices=custom_prices,
+    )
+    log.cost_usd = result.cost_usd
+    log.cost_source = result.cost_source
+    log.price_version = result.price_version
 
 
 async def apply_totals(logs: Sequence[Log]) -> None:
@@ -70,10 +100,11 @@ async def record_call(
     project_id: str, call: CallIn, *, settings: Settings, broker: Broker
 ) -> Recorded:
     """Validate, store and publish one call; a repeated id returns the stored call."""
-    limits = await call_limits(project_id, settings)
+    rules = await ingest_rules(project_id, settings)
     document = validate_call(
-        call, project_id=project_id, limits=limits, now=datetime.now(UTC)
+        call, project_id=project_id, limits=rules.limits, now=datetime.now(UTC)
     )
+    price_log(document, rules.custom_prices)
 
     created = True
     with store_errors("record_call"):

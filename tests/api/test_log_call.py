@@ -1,9 +1,11 @@
 """Recording calls through GraphQL: validation, idempotency, sessions, scopes."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from genai_prices import Usage, calc_price
 
 from tests.factories import TestProject, gql
 
@@ -210,6 +212,43 @@ async def test_a_call_with_a_reported_cost_keeps_it_as_reported(
     assert result.data is not None
     assert result.data["logCall"]["costUsd"] == 0.0123
     assert result.data["logCall"]["costSource"] == "REPORTED"
+
+
+async def test_a_call_without_a_cost_is_priced_from_the_price_table(
+    client: httpx.AsyncClient, project: TestProject
+) -> None:
+    payload = call(
+        model="gpt-4o",
+        promptTokens=1000,
+        cachedPromptTokens=400,
+        completionTokens=200,
+        timestamp="2026-11-01T00:00:00Z",
+    )
+    result = await gql(client, LOG_CALL, {"input": payload}, key=project.ingest)
+
+    expected = calc_price(
+        Usage(input_tokens=1000, cache_read_tokens=400, output_tokens=200),
+        model_ref="gpt-4o",
+        provider_id="openai",
+        genai_request_timestamp=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    assert result.data is not None
+    assert result.data["logCall"]["costSource"] == "PRICE_TABLE"
+    assert result.data["logCall"]["costUsd"] == pytest.approx(
+        float(expected.total_price)
+    )
+
+
+async def test_an_unknown_model_is_unpriced_with_a_null_cost(
+    client: httpx.AsyncClient, project: TestProject
+) -> None:
+    result = await gql(
+        client, LOG_CALL, {"input": call(model="my-finetune-xyz")}, key=project.ingest
+    )
+
+    assert result.data is not None
+    assert result.data["logCall"]["costSource"] == "UNPRICED"
+    assert result.data["logCall"]["costUsd"] is None
 
 
 async def test_a_read_only_key_cannot_record_calls(

@@ -66,6 +66,7 @@ async def test_session_totals_add_up_mixed_success_and_error_calls(
         durationMs=50.0,
         statusCode=500,
         errorType="ServerError",
+        costUsd=0.0,
     )
 
     result = await gql(client, SESSION, {"id": "chat-1"}, key=project.reader)
