@@ -1,6 +1,5 @@
 """create_app(): routes, middleware and lifespan. Wiring only."""
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,7 +20,8 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
 from app.errors import AppError
-from app.logconfig import configure_logging, request_id_var
+from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
+from app.logconfig import configure_logging
 from app.pubsub import InMemoryBroker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
@@ -42,25 +41,6 @@ class StartupInfo:
 
 
 type StartupHook = Callable[[StartupInfo], None]
-
-
-def bearer_secret(headers: Any) -> str | None:
-    """The key from `Authorization: Bearer <key>`, or None."""
-    value: str | None = headers.get("authorization")
-    if value is None:
-        return None
-    scheme, _, secret = value.partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" else None
-
-
-def error_response(error: AppError) -> JSONResponse:
-    """The JSON body every plain HTTP route answers an `AppError` with."""
-    headers = {}
-    retry_after = getattr(error, "retry_after_s", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    body = {"error": {"message": error.message, **error.extensions()}}
-    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -181,61 +161,3 @@ def create_app(
     app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-class RequestIdMiddleware:
-    """Bind a request id to every log line of the request and echo it back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex[:16]
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
-_PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-class AuthenticationMiddleware:
-    """Resolve `Authorization: Bearer` on HTTP routes; refuse before any work.
-
-    WebSockets authenticate in `connection_init` instead (browsers cannot set
-    headers on a WebSocket), see `GraphQLApp.on_ws_connect`.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _PUBLIC_PATHS:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            # The GraphiQL page itself holds no data; its requests carry the key.
-            await self.app(scope, receive, send)
-            return
-        verifier: KeyVerifier = scope["app"].state.verifier
-        try:
-            principal = await verifier.verify(bearer_secret(request.headers))
-        except AppError as error:
-            await error_response(error)(scope, receive, send)
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)

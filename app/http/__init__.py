@@ -1,0 +1,1 @@
+"""Plain HTTP routes for machines (SDK batches, OTLP, the origin's REST API)."""

@@ -1,0 +1,54 @@
+"""What every plain HTTP route shares: the caller, and how errors are answered."""
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app.documents.project import Scope
+from app.errors import AppError, Unauthenticated
+from app.services.keys import Principal
+
+ORIGIN_KEY_HEADER = "x-project-id"
+
+
+def bearer_secret(headers: Any) -> str | None:
+    """The key from `Authorization: Bearer <key>`, or None."""
+    value: str | None = headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, secret = value.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else None
+
+
+def presented_secret(path: str, headers: Any) -> str | None:
+    """The key a request presents.
+
+    The origin's JavaScript SDK can send no credential but `X-Project-ID` (its
+    `projectId` setting), so on the origin's `/api/` routes that header may hold
+    an ingest key. `Authorization: Bearer` works everywhere and wins.
+    """
+    secret = bearer_secret(headers)
+    if secret is None and path.startswith("/api/"):
+        secret = headers.get(ORIGIN_KEY_HEADER)
+    return secret
+
+
+def caller(request: Request, scope: Scope) -> Principal:
+    """The authenticated key of this request, checked for `scope`."""
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    if principal is None:
+        message = "send an API key as 'Authorization: Bearer <key>'"
+        raise Unauthenticated(message)
+    principal.require(scope)
+    return principal
+
+
+def error_response(error: AppError) -> JSONResponse:
+    """The JSON body every plain HTTP route answers an `AppError` with."""
+    headers = {}
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    body = {"error": {"message": error.message, **error.extensions()}}
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
