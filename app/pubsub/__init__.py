@@ -1,12 +1,21 @@
 """Live events: typed events, the broker protocol and its implementations."""
 
 from app.pubsub.broker import Broker, InMemoryBroker, SubscriberOverflowed
-from app.pubsub.events import CallLogged, calls_topic
+from app.pubsub.events import (
+    CallLogged,
+    SessionChange,
+    SessionUpdated,
+    calls_topic,
+    sessions_topic,
+)
 
 __all__ = [
     "Broker",
     "CallLogged",
     "InMemoryBroker",
+    "SessionChange",
+    "SessionUpdated",
     "SubscriberOverflowed",
     "calls_topic",
+    "sessions_topic",
 ]

@@ -1,8 +1,13 @@
 """Events published after a write, one frozen dataclass per kind."""
 
 from dataclasses import dataclass
+from typing import Literal
 
-from app.documents import Log
+from app.documents import Log, Session
+
+SessionChange = Literal[
+    "created", "totals_changed", "message_added", "completed", "abandoned", "deleted"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +21,17 @@ class CallLogged:
 def calls_topic(project_id: str) -> str:
     """Each project has its own topic, so events never cross tenants."""
     return f"calls:{project_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    """A session changed; `session` is its state after the change."""
+
+    project_id: str
+    session: Session
+    change: SessionChange
+
+
+def sessions_topic(project_id: str) -> str:
+    """Session events of one project."""
+    return f"sessions:{project_id}"
