@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from app.errors import Unauthenticated
+from app.errors import Forbidden, Unauthenticated
 from app.loaders import Loaders
 from app.pubsub import Broker
-from app.services.keys import KeyVerifier, Principal
+from app.services.keys import Caller, KeyVerifier, Principal, ServerAdmin
+from app.services.rate_limit import RateLimiter
 from app.settings import Settings
 
 
@@ -22,18 +23,31 @@ class Context:
     settings: Settings
     broker: Broker
     verifier: KeyVerifier
-    principal: Principal | None = None
+    rate_limiter: RateLimiter
+    principal: Caller | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, object] | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
-    def caller(self) -> Principal:
-        """The authenticated key; the middleware or `connection_init` set it."""
+    def authenticated(self) -> Caller:
+        """A project key or the server admin; the middleware or `connection_init` set it."""
         if self.principal is None:
             message = "send an API key as 'Authorization: Bearer <key>'"
             raise Unauthenticated(message)
         return self.principal
+
+    @property
+    def caller(self) -> Principal:
+        """The project key of the request; the server admin token is refused here."""
+        principal = self.authenticated
+        if isinstance(principal, ServerAdmin):
+            message = (
+                "the server admin token manages projects and keys only; use a key "
+                "of the project to read or record its data"
+            )
+            raise Forbidden(message)
+        return principal
 
     @property
     def loaders(self) -> Loaders:

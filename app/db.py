@@ -17,6 +17,9 @@ def connect(uri: str, settings: Settings) -> MongoClient:
         tz_aware=True,
         serverSelectionTimeoutMS=settings.store_timeout_ms,
         connectTimeoutMS=settings.store_timeout_ms,
+        # Client-side operation timeout: pymongo sends the remaining budget as
+        # `maxTimeMS`, so a runaway read stops on the server too.
+        timeoutMS=settings.store_operation_timeout_ms,
         appname="llm-dashboard",
     )
 

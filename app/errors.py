@@ -8,14 +8,21 @@
     ├── NotFound                 NOT_FOUND     404
     ├── Conflict                 CONFLICT      409
     ├── RateLimited              RATE_LIMITED  429   retry after `retry_after_s`
-    └── Unavailable              UNAVAILABLE   503   the store did not answer; retry
+    ├── Unavailable              UNAVAILABLE   503   the store did not answer; retry
+    └── TimedOut                 TIMEOUT       504   the operation ran too long
 
 Services raise these and never import GraphQL or Starlette; `app/schema/errors.py`
 and the HTTP routes turn them into responses. Messages are safe to show to the
 caller and say how to fix the problem.
 """
 
+import math
 from typing import ClassVar
+
+
+def _whole_seconds(seconds: float) -> int:
+    # Retry-After takes whole seconds; never tell a client to retry at once.
+    return max(1, math.ceil(seconds))
 
 
 class AppError(Exception):
@@ -89,6 +96,12 @@ class RateLimited(AppError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
+    def extensions(self) -> dict[str, object]:
+        return {
+            **super().extensions(),
+            "retryAfterS": _whole_seconds(self.retry_after_s),
+        }
+
 
 class Unavailable(AppError):
     """The store did not answer in time; nothing was acknowledged, retry later."""
@@ -99,3 +112,16 @@ class Unavailable(AppError):
     def __init__(self, message: str, *, retry_after_s: float = 2.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            **super().extensions(),
+            "retryAfterS": _whole_seconds(self.retry_after_s),
+        }
+
+
+class TimedOut(AppError):
+    """The operation ran longer than the configured limit and was cancelled."""
+
+    code = "TIMEOUT"
+    http_status = 504

@@ -4,27 +4,29 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UNSET, UnsetType
 
-from app.context import Context
+from app import metrics
 from app.db import MongoClient, connect, init_db, ping
-from app.errors import AppError
-from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
+from app.http.graphql import GraphQLApp
+from app.http.middleware import (
+    AuthenticationMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+)
 from app.logconfig import configure_logging
 from app.pubsub import InMemoryBroker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
+from app.services.rate_limit import RateLimiter
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
 
@@ -41,45 +43,6 @@ class StartupInfo:
 
 
 type StartupHook = Callable[[StartupInfo], None]
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context and WebSocket authentication."""
-
-    def __init__(self, app: Starlette, **kwargs: Any) -> None:
-        self.app = app
-        super().__init__(**kwargs)
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket | None
-    ) -> Context:
-        state = self.app.state
-        principal = request.scope.get("state", {}).get("principal")
-        return Context(
-            request=request,
-            response=response,
-            settings=state.settings,
-            broker=state.broker,
-            verifier=state.verifier,
-            principal=principal,
-        )
-
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object]:
-        params = context.connection_params or {}
-        raw = (
-            params.get("authorization")
-            or params.get("Authorization")
-            or params.get("apiKey")
-        )
-        secret = raw if isinstance(raw, str) else None
-        if secret is not None and secret.lower().startswith("bearer "):
-            secret = secret[len("bearer ") :]
-        try:
-            context.principal = await context.verifier.verify(secret)
-        except AppError as error:
-            log.info("websocket.refused", code=error.code)
-            raise ConnectionRejectionError({"code": error.code}) from None
-        return UNSET
 
 
 def create_app(
@@ -132,13 +95,28 @@ def create_app(
         if getattr(state, "shutting_down", False) or client is None:
             return JSONResponse({"status": "stopping"}, status_code=503)
         if not await ping(client):
-            return JSONResponse({"status": "store unreachable"}, status_code=503)
+            return JSONResponse(
+                {"status": "store unreachable"},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
         return JSONResponse({"status": "ready"})
 
-    app = Starlette(lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    app = Starlette(lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = InMemoryBroker(settings.subscriber_queue_size)
-    app.state.verifier = KeyVerifier(ttl_s=settings.key_cache_ttl_s)
+    admin_token = settings.admin_token
+    app.state.verifier = KeyVerifier(
+        ttl_s=settings.key_cache_ttl_s,
+        admin_token=admin_token.get_secret_value() if admin_token else None,
+    )
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_per_s, settings.rate_limit_burst
+    )
     app.state.shutting_down = False
 
     graphql = GraphQLApp(
@@ -149,6 +127,7 @@ def create_app(
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_s),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.allowed_origins,
     )
     app.router.routes.extend(
         [
@@ -158,6 +137,26 @@ def create_app(
             Route("/readyz", readyz),
         ]
     )
+    if settings.metrics_enabled:
+        app.router.routes.append(Route("/metrics", metrics_endpoint))
+    # Added last = runs first: CORS answers preflights before authentication.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Project-ID"],
+            expose_headers=[
+                "Retry-After",
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
+            max_age=600,
+        )
     return app

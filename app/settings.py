@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,10 +24,26 @@ class Settings(BaseSettings):
     database_name: str = "llm_dashboard"
     data_dir: Path = Path("data")
     store_timeout_ms: int = Field(default=3000, ge=100, le=60_000)
+    # Bound on every store command (pymongo `timeoutMS`, sent as `maxTimeMS`):
+    # an expensive read is cut off instead of holding a connection for minutes.
+    store_operation_timeout_ms: int = Field(default=20_000, ge=100, le=600_000)
 
     # HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Browser origins allowed to call the API (CORS and WebSocket handshakes).
+    # None: every origin in development, none elsewhere.
+    cors_origins: list[str] | None = None
+    # After SIGTERM: /readyz answers 503 for this long while requests are still
+    # served, so a load balancer stops routing here before the socket closes.
+    shutdown_drain_s: float = Field(default=5.0, ge=0, le=300)
+    # In-flight requests get this long to finish once the socket is closed.
+    shutdown_grace_s: float = Field(default=20.0, ge=0, le=600)
+    metrics_enabled: bool = True
+
+    # Server administration: this token (32+ characters) may create and delete
+    # projects and manage any project's keys. Unset: only project admin keys.
+    admin_token: SecretStr | None = None
 
     # Logging: "console" for people, "json" for machines; "auto" picks by environment.
     log_format: Literal["auto", "console", "json"] = "auto"
@@ -49,14 +65,54 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(default=1000, ge=1)
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    # A GraphQL operation over HTTP that runs longer is cancelled (504, TIMEOUT).
+    operation_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # Requests per second per API key (token bucket); 0 turns the limit off.
+    rate_limit_per_s: float = Field(default=50.0, ge=0)
+    # How many requests a key may send at once before the rate applies.
+    rate_limit_burst: int = Field(default=100, ge=1)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            message = (
+                "LLMD_ADMIN_TOKEN must be at least 32 characters; generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+            raise ValueError(message)
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_urls(cls, value: list[str] | None) -> list[str] | None:
+        for origin in value or ():
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                message = (
+                    f"LLMD_CORS_ORIGINS entry {origin!r} must be '*' or an origin "
+                    "such as https://dashboard.example.com"
+                )
+                raise ValueError(message)
+        return value
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
 
     @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
     def uses_embedded_store(self) -> bool:
         return self.mongodb_uri is None
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The CORS origins in force: the setting, or the environment's default."""
+        if self.cors_origins is not None:
+            return [origin.rstrip("/") for origin in self.cors_origins]
+        return ["*"] if self.is_development else []
 
 
 @lru_cache

@@ -34,6 +34,11 @@ class ProjectSettings(BaseModel):
     max_text_chars: int = 32_000
 
 
+# Bounds for `ProjectSettings`, checked by `update_project_settings`.
+MIN_SESSION_TIMEOUT_MINUTES = 1
+MAX_SESSION_TIMEOUT_MINUTES = 7 * 24 * 60
+
+
 class Project(Document):
     """A tenant, stored in `projects`; `_id` is the project's slug."""
 
@@ -43,6 +48,9 @@ class Project(Document):
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
     api_keys: list[ApiKey] = Field(default_factory=list)
     custom_prices: list[CustomPrice] = Field(default_factory=list)
+    # Set when deletion starts: keys stop working and the project disappears at
+    # once; a deletion cut short by an outage is finished by deleting again.
+    deleting_since: datetime | None = None
 
     class Settings:
         name = "projects"

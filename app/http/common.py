@@ -1,13 +1,15 @@
 """What every plain HTTP route shares: the caller, and how errors are answered."""
 
+import math
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app import metrics
 from app.documents.project import Scope
-from app.errors import AppError, Unauthenticated
-from app.services.keys import Principal
+from app.errors import AppError, Forbidden, Unauthenticated
+from app.services.keys import Principal, ServerAdmin
 
 ORIGIN_KEY_HEADER = "x-project-id"
 
@@ -36,19 +38,39 @@ def presented_secret(path: str, headers: Any) -> str | None:
 
 def caller(request: Request, scope: Scope) -> Principal:
     """The authenticated key of this request, checked for `scope`."""
-    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    principal = request.scope.get("state", {}).get("principal")
     if principal is None:
         message = "send an API key as 'Authorization: Bearer <key>'"
         raise Unauthenticated(message)
+    if isinstance(principal, ServerAdmin):
+        message = "the server admin token manages projects only; use a project key"
+        raise Forbidden(message)
+    assert isinstance(principal, Principal)  # the middleware stores nothing else
     principal.require(scope)
     return principal
 
 
-def error_response(error: AppError) -> JSONResponse:
-    """The JSON body every plain HTTP route answers an `AppError` with."""
-    headers = {}
+def error_response(
+    error: AppError,
+    *,
+    graphql: bool = False,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The JSON body every plain HTTP route answers an `AppError` with.
+
+    `graphql=True` shapes it as a GraphQL response (`{"errors": [...]}`), for
+    refusals on `/graphql` that happen before the schema runs.
+    """
+    headers = dict(headers or {})
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    body = {"error": {"message": error.message, **error.extensions()}}
+        headers.setdefault("Retry-After", str(max(1, math.ceil(retry_after))))
+    detail = {"message": error.message, **error.extensions()}
+    body: dict[str, Any]
+    if graphql:
+        message = detail.pop("message")
+        body = {"errors": [{"message": message, "extensions": detail}]}
+    else:
+        body = {"error": detail}
+    metrics.record_error(error.code)
     return JSONResponse(body, status_code=error.http_status, headers=headers)

@@ -1,15 +1,19 @@
-"""ASGI middleware: request ids on every log line, API keys checked up front."""
+"""ASGI middleware: request ids, metrics, API keys and rate limits, up front."""
 
+import time
 import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import AppError
+from app import metrics
+from app.errors import AppError, PayloadTooLarge, RateLimited, Unauthenticated
 from app.http.common import error_response, presented_secret
 from app.logconfig import request_id_var
 from app.services.keys import KeyVerifier
+from app.services.rate_limit import Decision, RateLimiter
 
 
 class RequestIdMiddleware:
@@ -38,11 +42,79 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-_PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+_PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+GRAPHQL_PATH = "/graphql"
+
+
+def route_label(scope: Scope) -> str:
+    """The route template that serves `scope` (bounded label), or "unmatched"."""
+    for route in scope["app"].router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+class MetricsMiddleware:
+    """Count every HTTP request by route template, method and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_observe)
+        finally:
+            route = route_label(scope)
+            metrics.HTTP_REQUESTS.labels(
+                route=route, method=scope["method"], status=str(status)
+            ).inc()
+            metrics.HTTP_DURATION.labels(route=route).observe(
+                time.perf_counter() - started
+            )
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            raw = list(message.get("headers", []))
+            raw.extend(
+                (name.lower().encode(), value.encode())
+                for name, value in headers.items()
+            )
+            message["headers"] = raw
+        await send(message)
+
+    return send_with_headers
+
+
+def _refusal(decision: Decision) -> RateLimited:
+    message = (
+        f"this key sent more than {decision.limit} requests in a burst; slow down "
+        f"and retry after {decision.headers()['Retry-After']} s"
+    )
+    return RateLimited(message, retry_after_s=decision.retry_after_s)
 
 
 class AuthenticationMiddleware:
-    """Resolve `Authorization: Bearer` on HTTP routes; refuse before any work.
+    """Resolve `Authorization: Bearer` on HTTP routes and charge the key's rate limit.
+
+    Refusals happen before any work: 401 for a missing, unknown or revoked key,
+    429 with `Retry-After` when the key is over its limit (and for a client
+    address that keeps presenting unknown keys). Every answer to a known key
+    carries `X-RateLimit-Limit/Remaining/Reset`.
 
     WebSockets authenticate in `connection_init` instead (browsers cannot set
     headers on a WebSocket), see `GraphQLApp.on_ws_connect`.
@@ -56,16 +128,101 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            # The GraphiQL page itself holds no data; its requests carry the key.
+        if request.method == "OPTIONS" or (
+            request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        ):
+            # CORS preflights and the GraphiQL page itself hold no data; the
+            # requests that follow carry the key.
             await self.app(scope, receive, send)
             return
-        verifier: KeyVerifier = scope["app"].state.verifier
+
+        state = scope["app"].state
+        verifier: KeyVerifier = state.verifier
+        limiter: RateLimiter = state.rate_limiter
+        as_graphql = scope["path"] == GRAPHQL_PATH
+        client_key = f"client:{request.client.host if request.client else '-'}"
         try:
+            if not limiter.check(client_key).allowed:
+                # This address presented unknown keys faster than the limit.
+                metrics.record_rate_limited("http")
+                raise _refusal(limiter.check(client_key))
             secret = presented_secret(scope["path"], request.headers)
-            principal = await verifier.verify(secret)
+            try:
+                principal = await verifier.authenticate(secret)
+            except Unauthenticated:
+                limiter.take(client_key)
+                raise
+            decision = limiter.take(f"key:{principal.key_id}")
+            if not decision.allowed:
+                metrics.record_rate_limited("http")
+                await error_response(
+                    _refusal(decision), graphql=as_graphql, headers=decision.headers()
+                )(scope, receive, send)
+                return
         except AppError as error:
-            await error_response(error)(scope, receive, send)
+            await error_response(error, graphql=as_graphql)(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        headers = decision.headers() if limiter.enabled else {}
+        await self.app(scope, receive, _with_headers(send, headers))
+
+
+class _BodyTooLarge(Exception):
+    """Raised from `receive` once a body passes the limit; never a client's to see."""
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `max_body_bytes` with a coded 413.
+
+    A declared `Content-Length` over the limit is refused before reading; a
+    body that streams past it is cut off at the limit. (Starlette's own limit
+    answers in plain text; clients here expect a code.)
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    def _refusal(self, scope: Scope) -> AppError:
+        message = (
+            f"the request body is larger than {self.max_body_bytes} bytes; send "
+            "smaller batches (LLMD_MAX_BODY_BYTES sets the limit)"
+        )
+        return PayloadTooLarge(message)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        as_graphql = scope["path"] == GRAPHQL_PATH
+        declared = Request(scope).headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            response = error_response(self._refusal(scope), graphql=as_graphql)
+            await response(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:  # pragma: no cover - handlers read the body before answering
+                raise
+            response = error_response(self._refusal(scope), graphql=as_graphql)
+            await response(scope, receive, send)

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import structlog
 
+from app import metrics
+
 log = structlog.get_logger(__name__)
 
 
@@ -69,15 +71,18 @@ class InMemoryBroker:
             subscription.offer(event)
             if subscription.overflowed and not was_overflowed:
                 self.dropped_subscribers += 1
+                metrics.subscriber_dropped()
                 log.warning("subscriber.dropped", topic=topic)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[object]]:
         subscription = _Subscription(self._queue_size)
         self._topics[topic].add(subscription)
+        metrics.subscription_opened()
         try:
             yield subscription.events()
         finally:
+            metrics.subscription_closed()
             subscribers = self._topics.get(topic)
             if subscribers is not None:
                 subscribers.discard(subscription)

@@ -4,7 +4,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -34,6 +39,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         ErrorCodesRevealing if settings.is_development else ErrorCodes,
     ]
+    if settings.is_production:
+        # No schema tour for strangers; clients use the checked-in schema.graphql.
+        extensions.append(DisableIntrospection)
     return _Schema(
         query=Query,
         mutation=Mutation,

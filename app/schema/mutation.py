@@ -2,9 +2,17 @@
 
 import strawberry
 
-from app.resolvers import log
-from app.schema.permissions import CanIngest
+from app.resolvers import api_key, log
+from app.resolvers import project as project_resolvers
+from app.schema.permissions import CanIngest, CanManage, IsServerAdmin
 from app.schema.types.log import Log
+from app.schema.types.project import (
+    ApiKey,
+    CreateApiKeyPayload,
+    CreateProjectPayload,
+    DeleteProjectPayload,
+    Project,
+)
 
 
 @strawberry.type(description="Change the calling key's project.")
@@ -15,5 +23,47 @@ class Mutation:
         description=(
             "Record one LLM call (ingest scope). Sending an id that is already "
             "stored returns the stored call and changes nothing."
+        ),
+    )
+    create_project: CreateProjectPayload = strawberry.mutation(
+        resolver=project_resolvers.create_project,
+        permission_classes=[IsServerAdmin],
+        description=(
+            "Create a project and its first admin key. Server admin token only "
+            "(LLMD_ADMIN_TOKEN)."
+        ),
+    )
+    rename_project: Project = strawberry.mutation(
+        resolver=project_resolvers.rename_project,
+        permission_classes=[CanManage],
+        description="Change the project's display name; its id (slug) stays.",
+    )
+    update_project_settings: Project = strawberry.mutation(
+        resolver=project_resolvers.update_project_settings,
+        permission_classes=[CanManage],
+        description="Change session timeout, text storage or the text size cap.",
+    )
+    delete_project: DeleteProjectPayload = strawberry.mutation(
+        resolver=project_resolvers.delete_project,
+        permission_classes=[CanManage],
+        description=(
+            "Delete the project with every call, session and other record of it. "
+            "Its keys stop working at once. Cannot be undone. Repeat it if it "
+            "failed half-way: it finishes the job."
+        ),
+    )
+    create_api_key: CreateApiKeyPayload = strawberry.mutation(
+        resolver=api_key.create_api_key,
+        permission_classes=[CanManage],
+        description="Create a key with the given scopes; its secret is shown once.",
+    )
+    revoke_api_key: ApiKey = strawberry.mutation(
+        resolver=api_key.revoke_api_key,
+        permission_classes=[CanManage],
+        description=(
+            "Revoke a key: refused at once by this process, within "
+            "LLMD_KEY_CACHE_TTL_S by others. Revoking again changes nothing. A "
+            "project's last active admin key can only be revoked with the server "
+            "admin token."
         ),
     )

@@ -6,6 +6,8 @@ from strawberry import Info
 from strawberry.permission import BasePermission
 
 from app.documents.project import Scope
+from app.errors import Forbidden
+from app.services.keys import ServerAdmin
 
 
 class _HasScope(BasePermission):
@@ -34,3 +36,26 @@ class IsAdmin(_HasScope):
     """Managing projects and keys: keys with the `admin` scope."""
 
     scope = "admin"
+
+
+class CanManage(BasePermission):
+    """Projects and keys: a project's admin key, or the server admin token."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        caller = info.context.authenticated
+        if not isinstance(caller, ServerAdmin):
+            caller.require("admin")
+        return True
+
+
+class IsServerAdmin(BasePermission):
+    """Creating projects and listing all of them: the server admin token only."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if not isinstance(info.context.authenticated, ServerAdmin):
+            message = (
+                "only the server admin token (LLMD_ADMIN_TOKEN) may do this; project "
+                "keys act on their own project"
+            )
+            raise Forbidden(message)
+        return True

@@ -2,9 +2,11 @@
 
 import strawberry
 
-from app.resolvers import log, session
-from app.schema.permissions import CanRead
+from app.resolvers import api_key, log, session
+from app.resolvers import project as project_resolvers
+from app.schema.permissions import CanManage, CanRead, IsServerAdmin
 from app.schema.types.log import Log, LogPage
+from app.schema.types.project import ApiKey, Project
 from app.schema.types.session import Session, SessionPage
 
 
@@ -29,4 +31,24 @@ class Query:
         resolver=session.session,
         permission_classes=[CanRead],
         description="One conversation by its id; null when the project has none.",
+    )
+    project: Project | None = strawberry.field(
+        resolver=project_resolvers.project,
+        description=(
+            "The calling key's project (any scope); id may be omitted. With the "
+            "server admin token, the project with this id. Null when there is none."
+        ),
+    )
+    projects: list[Project] = strawberry.field(
+        resolver=project_resolvers.projects_,
+        permission_classes=[IsServerAdmin],
+        description="Every project by slug (first 1000). Server admin token only.",
+    )
+    api_keys: list[ApiKey] = strawberry.field(
+        resolver=api_key.api_keys,
+        permission_classes=[CanManage],
+        description=(
+            "The project's keys, revoked ones included, oldest first. Needs the "
+            "admin scope (or the server admin token, naming the project)."
+        ),
     )

@@ -36,7 +36,7 @@ async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
     """Service limits narrowed by the project's settings, and its custom prices."""
     with store_errors("load_project"):
         project = await Project.get(project_id)
-    if project is None:
+    if project is None or project.deleting_since is not None:
         message = f"project {project_id!r} no longer exists"
         raise NotFound(message)
     limits = CallLimits(

@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.documents import ApiKey, Project
 from app.documents.project import Scope
-from app.errors import Forbidden, Unauthenticated
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from app.services.store_errors import store_errors
 
 log = structlog.get_logger(__name__)
@@ -23,6 +23,10 @@ DEFAULT_PROJECT = "default"
 _ALPHABET = string.ascii_letters + string.digits
 _SECRET_LENGTH = 40  # about 238 bits of entropy
 _LAST_USED_WRITE_INTERVAL = timedelta(minutes=5)
+MAX_KEY_NAME_CHARS = 100
+# Revoked keys stay in the project as a record; this bounds the document.
+MAX_KEYS_PER_PROJECT = 200
+ALL_SCOPES: tuple[Scope, ...] = ("admin", "read", "ingest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,18 @@ class Principal:
                 f"created with the '{scope}' scope"
             )
             raise Forbidden(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAdmin:
+    """The holder of `LLMD_ADMIN_TOKEN`: manages projects and keys, reads no data."""
+
+    key_id: str = "server-admin"
+
+
+SERVER_ADMIN = ServerAdmin()
+
+type Caller = Principal | ServerAdmin
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +141,21 @@ class KeyVerifier:
     """
 
     ttl_s: float
+    admin_token: str | None = None
     _cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
 
     def invalidate(self) -> None:
         self._cache.clear()
+
+    async def authenticate(self, secret: str | None) -> Caller:
+        """The server admin for the admin token, else the key's `Principal`."""
+        if secret and self.admin_token is not None:
+            # Compare digests of equal length so the time taken says nothing
+            # about how much of the token matched.
+            presented = hash_secret(secret.strip())
+            if hmac.compare_digest(presented, hash_secret(self.admin_token)):
+                return SERVER_ADMIN
+        return await self.verify(secret)
 
     async def verify(self, secret: str | None) -> Principal:
         """Return the key's principal or raise `Unauthenticated`."""
@@ -141,7 +168,9 @@ class KeyVerifier:
             return cached[1]
 
         with store_errors("verify_key"):
-            project = await Project.find_one({"api_keys.key_hash": key_hash})
+            project = await Project.find_one(
+                {"api_keys.key_hash": key_hash, "deleting_since": None}
+            )
         api_key = _matching_key(project, key_hash)
         if project is None or api_key is None or api_key.revoked_at is not None:
             self._cache.pop(key_hash, None)
@@ -180,12 +209,99 @@ async def _touch_last_used(project_id: str, api_key: ApiKey) -> None:
         )
 
 
-async def revoke_key(project_id: str, key_id: str, verifier: KeyVerifier) -> bool:
-    """Mark a key revoked; return False when the project has no such key."""
-    with store_errors("revoke_key"):
+def _key_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_KEY_NAME_CHARS:
+        message = (
+            f"name must be 1 to {MAX_KEY_NAME_CHARS} characters, e.g. 'prod ingest'"
+        )
+        raise InvalidInput(message, field="name")
+    return name
+
+
+def _key_scopes(scopes: list[Scope]) -> list[Scope]:
+    if not scopes:
+        message = "give the key at least one scope: ingest, read or admin"
+        raise InvalidInput(message, field="scopes")
+    return [scope for scope in ALL_SCOPES if scope in scopes]
+
+
+async def _live_project(project_id: str) -> Project:
+    with store_errors("load_project"):
+        project = await Project.find_one({"_id": project_id, "deleting_since": None})
+    if project is None:
+        raise NotFound(f"there is no project {project_id!r}")
+    return project
+
+
+async def create_key(project_id: str, name: str, scopes: list[Scope]) -> IssuedKey:
+    """Add a key to the project; its secret is returned here and never again."""
+    issued = issue_key(_key_name(name), _key_scopes(scopes), now=datetime.now(UTC))
+    record = issued.api_key.model_dump()
+    with store_errors("create_key"):
+        # The array-position test makes the cap atomic: the push only happens
+        # while the project holds fewer than MAX_KEYS_PER_PROJECT keys.
         result = await Project.get_pymongo_collection().update_one(
-            {"_id": project_id, "api_keys.key_id": key_id},
-            {"$set": {"api_keys.$.revoked_at": datetime.now(UTC)}},
+            {
+                "_id": project_id,
+                "deleting_since": None,
+                f"api_keys.{MAX_KEYS_PER_PROJECT - 1}": {"$exists": False},
+            },
+            {"$push": {"api_keys": record}},
+        )
+    if result.modified_count == 0:
+        await _live_project(project_id)  # NotFound when that is the reason
+        message = (
+            f"the project already holds {MAX_KEYS_PER_PROJECT} keys (revoked ones "
+            "included); reuse one of its active keys or create another project"
+        )
+        raise Conflict(message)
+    log.info("key.created", project_id=project_id, key_id=issued.api_key.key_id)
+    return issued
+
+
+async def list_keys(project_id: str) -> list[ApiKey]:
+    """The project's keys, oldest first, revoked ones included."""
+    project = await _live_project(project_id)
+    return list(project.api_keys)
+
+
+async def revoke_key(
+    project_id: str, key_id: str, verifier: KeyVerifier, *, keep_an_admin: bool
+) -> ApiKey:
+    """Revoke a key at once in this process (within the cache TTL elsewhere).
+
+    Revoking twice returns the key as first revoked. With `keep_an_admin`, the
+    project's last active admin key cannot be revoked, so a project is never
+    left without a way to manage it.
+    """
+    project = await _live_project(project_id)
+    api_key = next((key for key in project.api_keys if key.key_id == key_id), None)
+    if api_key is None:
+        raise NotFound(f"the project has no key {key_id!r}", field="keyId")
+    if api_key.revoked_at is not None:
+        return api_key
+    other_admins = [
+        key
+        for key in project.api_keys
+        if key.key_id != key_id and key.revoked_at is None and "admin" in key.scopes
+    ]
+    if keep_an_admin and "admin" in api_key.scopes and not other_admins:
+        message = (
+            "this is the project's last active admin key; create another admin key "
+            "first, then revoke this one"
+        )
+        raise Conflict(message, field="keyId")
+
+    now = datetime.now(UTC)
+    with store_errors("revoke_key"):
+        await Project.get_pymongo_collection().update_one(
+            {
+                "_id": project_id,
+                "api_keys": {"$elemMatch": {"key_id": key_id, "revoked_at": None}},
+            },
+            {"$set": {"api_keys.$.revoked_at": now}},
         )
     verifier.invalidate()
-    return result.modified_count == 1
+    log.info("key.revoked", project_id=project_id, key_id=key_id)
+    return api_key.model_copy(update={"revoked_at": now})

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import structlog
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 
+from app import metrics
 from app.errors import Unavailable
 
 log = structlog.get_logger(__name__)
@@ -18,10 +19,15 @@ _STORE_DOWN = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
 @contextmanager
 def store_errors(operation: str) -> Iterator[None]:
-    """Raise `Unavailable` instead of a driver error when the store does not answer."""
+    """Raise `Unavailable` instead of a driver error when the store does not answer.
+
+    Also times the block for `/metrics` (`llmd_store_operation_seconds`).
+    """
     try:
-        yield
+        with metrics.timed_store_operation(operation):
+            yield
     except _STORE_DOWN as error:
+        metrics.store_failed(operation)
         log.warning(
             "store.unavailable", operation=operation, error=type(error).__name__
         )
