@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve` and `python -m app export-schema`."""
+"""Command line: `serve`, `export-schema`, `projects ...` and `keys ...`."""
 
 import argparse
 import errno
@@ -6,8 +6,8 @@ import socket
 import sys
 from pathlib import Path
 
-import uvicorn
-
+from app import cli
+from app.http.server import run_server
 from app.main import StartupInfo, create_app
 from app.settings import get_settings
 from app.store.embedded import StoreStartError, check_data_dir
@@ -58,15 +58,8 @@ def serve() -> int:
             file=sys.stderr,
         )
         return 1
-    uvicorn.run(
-        create_app(settings, on_startup=_print_startup),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-        ws_max_size=256 * 1024,
-    )
+    app = create_app(settings, on_startup=_print_startup)
+    run_server(app, settings)
     return 0
 
 
@@ -88,10 +81,13 @@ def main() -> None:
     commands.add_parser("serve", help="run the API (embedded store unless MONGODB_URI)")
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=None)
+    cli.add_commands(commands)
     args = parser.parse_args()
     if args.command == "serve":
         sys.exit(serve())
-    sys.exit(export_schema(args.output))
+    if args.command == "export-schema":
+        sys.exit(export_schema(args.output))
+    sys.exit(cli.run(args))
 
 
 if __name__ == "__main__":

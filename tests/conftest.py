@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from app.store.embedded import EmbeddedStore
-from tests.factories import TestProject, make_project
+from tests.factories import ADMIN_TOKEN, TestProject, make_project
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,9 @@ def settings(store: EmbeddedStore) -> Settings:
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        # The suite sends bursts from one key; rate limits have their own tests.
+        rate_limit_per_s=0,
     )
 
 
@@ -82,3 +85,21 @@ async def project(app: Starlette) -> TestProject:
 @pytest.fixture
 async def other_project(app: Starlette) -> TestProject:
     return await make_project()
+
+
+def sibling_app(app: Starlette, **overrides: object) -> Starlette:
+    """Another app on the session's store, with some settings changed.
+
+    It runs no lifespan: Beanie binds documents process-wide, so a second
+    client would steal them from the session app. It borrows its client.
+    """
+    settings = Settings.model_validate({**app.state.settings.model_dump(), **overrides})
+    sibling = create_app(settings)
+    sibling.state.client = app.state.client
+    return sibling
+
+
+def http_client(app: Starlette) -> httpx.AsyncClient:
+    """An HTTP client on `app` without a socket."""
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")

@@ -11,6 +11,9 @@ from app.documents import Project
 from app.documents.project import Scope
 from app.services.keys import issue_key
 
+# The server admin token of the test app (LLMD_ADMIN_TOKEN).
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"
+
 
 @dataclass(frozen=True)
 class TestProject:

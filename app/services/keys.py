@@ -294,6 +294,7 @@ async def revoke_key(
         raise Conflict(message, field="keyId")
 
     now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON keeps ms
     with store_errors("revoke_key"):
         await Project.get_pymongo_collection().update_one(
             {

@@ -20,10 +20,10 @@ from pathlib import Path
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 
+from app.store.address import ADDRESS_FILE, LOCK_FILE, publish_address
 from app.store.patches import patch_sqlite_id_scan
 
 DATABASE_FILE = "llm-dashboard.sqlite"
-LOCK_FILE = "store.lock"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -88,10 +88,12 @@ async def serve(data_dir: Path, port: int, parent_pid: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     watcher = asyncio.create_task(_watch_parent(parent_pid, stop))
+    publish_address(data_dir, address.port)
     _report({"port": address.port})
 
     await stop.wait()
     watcher.cancel()
+    (data_dir / ADDRESS_FILE).unlink(missing_ok=True)
     await server.close()
     os.close(lock_fd)
     return 0
