@@ -6,6 +6,8 @@ import socket
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app import cli
 from app.http.server import run_server
 from app.main import StartupInfo, create_app
@@ -83,6 +85,17 @@ def main() -> None:
     export.add_argument("--output", type=Path, default=None)
     cli.add_commands(commands)
     args = parser.parse_args()
+    if args.command != "export-schema":
+        try:
+            get_settings()
+        except ValidationError as error:
+            problems = "; ".join(
+                f"LLMD_{'_'.join(str(part) for part in problem['loc']).upper()}: "
+                f"{problem['msg']}"
+                for problem in error.errors()
+            )
+            print(f"error: invalid configuration: {problems}", file=sys.stderr)
+            sys.exit(2)
     if args.command == "serve":
         sys.exit(serve())
     if args.command == "export-schema":

@@ -3,6 +3,7 @@
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -61,9 +62,9 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
-    """The same app behind a real uvicorn socket, for WebSocket clients."""
+@asynccontextmanager
+async def served(app: Starlette) -> AsyncIterator[str]:
+    """`app` behind a real uvicorn socket in this event loop; yields host:port."""
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="off", log_config=None
@@ -72,9 +73,18 @@ async def live_url(app: Starlette) -> AsyncIterator[str]:
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def live_url(app: Starlette) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn socket, for WebSocket clients."""
+    async with served(app) as address:
+        yield address
 
 
 @pytest.fixture

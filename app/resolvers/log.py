@@ -4,7 +4,8 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from app.errors import Unavailable
+from app import metrics
+from app.errors import InvalidInput, Unavailable
 from app.pubsub import CallLogged, SubscriberOverflowed, calls_topic
 from app.schema.inputs.log import LogCallInput, LogFilterInput
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
@@ -15,12 +16,18 @@ from app.services.calls import LogFilter, log_matches
 
 async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
     context = info.context
-    recorded = await calls.record_call(
-        context.caller.project_id,
-        input.to_call(),
-        settings=context.settings,
-        broker=context.broker,
-    )
+    metrics.observe_batch("graphql", 1)
+    try:
+        recorded = await calls.record_call(
+            context.caller.project_id,
+            input.to_call(),
+            settings=context.settings,
+            broker=context.broker,
+        )
+    except InvalidInput:
+        metrics.record_rejected("invalid")
+        raise
+    metrics.record_ingested("graphql", 1 if recorded.created else 0)
     return Log.from_document(recorded.log)
 
 

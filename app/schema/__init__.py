@@ -51,4 +51,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
 
 
-schema = build_schema(Settings(environment="production"))
+# The export target: built from defaults, never from this process's environment
+# (a bad LLMD_ variable must fail at startup with a clear message, not on import).
+schema = build_schema(Settings.model_construct(environment="production"))

@@ -7,6 +7,7 @@ import structlog
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from app import metrics
 from app.errors import AppError
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,7 @@ def format_error(error: GraphQLError, *, reveal_unexpected: bool) -> GraphQLErro
         if not reveal_unexpected:
             message = MASKED_MESSAGE
 
+    metrics.record_error(str(extensions["code"]))
     return GraphQLError(
         message,
         nodes=error.nodes,
