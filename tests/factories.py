@@ -55,7 +55,10 @@ class GraphQLResult:
     errors: list[dict[str, Any]]
 
     def error_codes(self) -> list[str]:
-        return [error.get("extensions", {}).get("code") for error in self.errors]
+        return [
+            error.get("extensions", {}).get("code") or error.get("code")
+            for error in self.errors
+        ]
 
 
 async def gql(
