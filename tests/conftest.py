@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from app.main import create_app
@@ -31,11 +32,11 @@ async def store(
 def settings(store: EmbeddedStore) -> Settings:
     return Settings(
         environment="test",
-        mongodb_uri=store.uri,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        mongodb_uri=SecretStr(store.uri),
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        admin_token=SecretStr(ADMIN_TOKEN),
         # The suite sends bursts from one key; rate limits have their own tests.
         rate_limit_per_s=0,
     )

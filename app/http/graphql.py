@@ -10,7 +10,7 @@
 
 import asyncio
 import math
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from cross_web import HTTPException
@@ -176,4 +176,4 @@ class GraphQLApp(GraphQL[Context, None]):
             log.info("websocket.refused", code=error.code)
             metrics.record_error(error.code)
             raise ConnectionRejectionError({"code": error.code}) from None
-        return UNSET
+        return cast(UnsetType, UNSET)

@@ -2,7 +2,6 @@
 
 import time
 import uuid
-from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Match
@@ -29,7 +28,7 @@ class RequestIdMiddleware:
         request_id = uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
