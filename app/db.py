@@ -5,21 +5,25 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from app.documents import ALL_DOCUMENTS
+from app.services.store_errors import configure_read_limit
 from app.settings import Settings
 
 type MongoClient = AsyncMongoClient[dict[str, object]]
 
 
 def connect(uri: str, settings: Settings) -> MongoClient:
-    """A client that fails fast when the store is down instead of hanging 30 s."""
+    """A client that fails fast when the store is down instead of hanging 30 s.
+
+    Reads also carry `maxTimeMS` (`LLMD_STORE_READ_TIMEOUT_MS`), so a runaway
+    query stops on the server. No client-wide socket or operation timeout:
+    the per-operation timeout of the API bounds a store that stops answering.
+    """
+    configure_read_limit(settings.store_read_timeout_ms)
     return AsyncMongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=settings.store_timeout_ms,
         connectTimeoutMS=settings.store_timeout_ms,
-        # Client-side operation timeout: pymongo sends the remaining budget as
-        # `maxTimeMS`, so a runaway read stops on the server too.
-        timeoutMS=settings.store_operation_timeout_ms,
         appname="llm-dashboard",
     )
 

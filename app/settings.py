@@ -24,9 +24,9 @@ class Settings(BaseSettings):
     database_name: str = "llm_dashboard"
     data_dir: Path = Path("data")
     store_timeout_ms: int = Field(default=3000, ge=100, le=60_000)
-    # Bound on every store command (pymongo `timeoutMS`, sent as `maxTimeMS`):
-    # an expensive read is cut off instead of holding a connection for minutes.
-    store_operation_timeout_ms: int = Field(default=20_000, ge=100, le=600_000)
+    # Server-side limit on reads (`maxTimeMS`): an expensive query is stopped
+    # by the store instead of running on after its client gave up.
+    store_read_timeout_ms: int = Field(default=20_000, ge=100, le=600_000)
 
     # HTTP server.
     host: str = "127.0.0.1"

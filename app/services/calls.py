@@ -19,7 +19,7 @@ from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
 from app.services.sessions import session_updates
-from app.services.store_errors import store_errors
+from app.services.store_errors import read_limit_ms, store_errors
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -208,7 +208,8 @@ async def logs_by_sessions(
     with store_errors("logs_by_sessions"):
         rows = (
             await Log.find(
-                {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
+                {"project_id": project_id, "session_id": {"$in": list(session_ids)}},
+                max_time_ms=read_limit_ms(),
             )
             .sort(
                 [

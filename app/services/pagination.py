@@ -10,6 +10,7 @@ from typing import Any
 from beanie import Document, SortDirection
 
 from app.errors import InvalidInput
+from app.services.store_errors import read_limit_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +55,14 @@ async def keyset_page[D: Document](
             {sort_field: sort_value, "_id": {"$lt": document_id}},
         ]
     rows = (
-        await document.find(page_query)
+        await document.find(page_query, max_time_ms=read_limit_ms())
         .sort(
             [(sort_field, SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)]
         )
         .limit(first + 1)
         .to_list()
     )
-    total = await document.find(query).count()
+    total = await document.find(query, maxTimeMS=read_limit_ms()).count()
     items = rows[:first]
     end_cursor = None
     if items:

@@ -16,7 +16,7 @@ from app.documents.project import (
 )
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services.keys import Caller, IssuedKey, KeyVerifier, ServerAdmin, issue_key
-from app.services.store_errors import store_errors
+from app.services.store_errors import read_limit_ms, store_errors
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +101,7 @@ async def list_projects() -> list[Project]:
     """Every project by slug (at most `MAX_PROJECTS_LISTED`)."""
     with store_errors("list_projects"):
         return (
-            await Project.find({"deleting_since": None})
+            await Project.find({"deleting_since": None}, max_time_ms=read_limit_ms())
             .sort([("_id", 1)])
             .limit(MAX_PROJECTS_LISTED)
             .to_list()
