@@ -34,5 +34,5 @@ def json_nodes() -> st.SearchStrategy[graphql.ValueNode]:
     flat = st.lists(st.tuples(key, scalar), max_size=4, unique_by=lambda kv: kv[0]).map(
         lambda pairs: nodes.Object([field(name, value) for name, value in pairs])
     )
-    listed = st.lists(scalar, max_size=3).map(nodes.List)
+    listed = st.lists(scalar, max_size=3).map(lambda values: nodes.List(list(values)))
     return st.one_of(flat, listed, scalar)

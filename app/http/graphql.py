@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
     SubscribeMessage,
 )
 from strawberry.types.unset import UNSET, UnsetType
@@ -78,10 +79,14 @@ class RateLimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     f"after {math.ceil(decision.retry_after_s)} s",
                     retry_after_s=decision.retry_after_s,
                 )
-                payload = {"message": error.message, "extensions": error.extensions()}
-                await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [payload]}
-                )
+                refusal: ErrorMessage = {
+                    "id": message["id"],
+                    "type": "error",
+                    "payload": [
+                        {"message": error.message, "extensions": error.extensions()}
+                    ],
+                }
+                await self.send_message(refusal)
                 return
         await super().handle_subscribe(message)
 
@@ -131,17 +136,15 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Response:
         response = super().create_response(response_data, sub_response)
         results = response_data if isinstance(response_data, list) else [response_data]
-        codes = {
-            (error.get("extensions") or {}).get("code")
+        extensions: list[dict[str, Any]] = [
+            dict(error.get("extensions") or {})
             for result in results
             for error in result.get("errors") or ()
-        }
-        if codes & _RETRYABLE_CODES:
-            retry_after = max(
-                (error.get("extensions") or {}).get("retryAfterS", 1)
-                for result in results
-                for error in result.get("errors") or ()
-            )
+            if isinstance(error, dict)
+        ]
+        retryable = [ext for ext in extensions if ext.get("code") in _RETRYABLE_CODES]
+        if retryable:
+            retry_after = max(float(ext.get("retryAfterS", 1)) for ext in retryable)
             response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
 

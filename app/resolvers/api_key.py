@@ -1,7 +1,10 @@
 """API keys: GraphQL arguments in, service call, output types out."""
 
+from typing import cast
+
 import strawberry
 
+from app.documents.project import Scope
 from app.schema.inputs.project import CreateApiKeyInput
 from app.schema.types.project import ApiKey, CreateApiKeyPayload
 from app.services import keys
@@ -25,7 +28,8 @@ async def create_api_key(
         info.context.authenticated,
         str(input.project) if input.project is not None else None,
     )
-    scopes = [scope.value for scope in input.scopes]
+    # The enum's values are the stored scope names (mypy sees enum_value objects).
+    scopes = [cast(Scope, scope.value) for scope in input.scopes]
     issued = await keys.create_key(project_id, input.name, scopes)
     return CreateApiKeyPayload.from_issued(issued)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from beanie import Document
+from beanie import Document, SortDirection
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -102,7 +102,7 @@ async def list_projects() -> list[Project]:
     with store_errors("list_projects"):
         return (
             await Project.find({"deleting_since": None}, max_time_ms=read_limit_ms())
-            .sort([("_id", 1)])
+            .sort([("_id", SortDirection.ASCENDING)])
             .limit(MAX_PROJECTS_LISTED)
             .to_list()
         )
@@ -117,7 +117,8 @@ async def _update(project_id: str, changes: dict[str, object]) -> Project:
         )
     if raw is None:
         raise NotFound(f"there is no project {project_id!r}", field="project")
-    return Project.model_validate(raw)
+    project: Project = Project.model_validate(raw)
+    return project
 
 
 async def rename_project(project_id: str, name: str) -> Project:

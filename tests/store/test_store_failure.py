@@ -106,10 +106,12 @@ def store_pid(service: Service) -> int:
 
 
 async def wait_for_new_store(service: Service, old_pid: int) -> None:
+    def replaced() -> bool:
+        address = read_address(service.data_dir)
+        return address is not None and address["pid"] != old_pid
+
     async with asyncio.timeout(60):
-        while (address := read_address(service.data_dir)) is None or address[
-            "pid"
-        ] == old_pid:
+        while not replaced():  # noqa: ASYNC110 - another process writes the file
             await asyncio.sleep(0.1)
 
 
