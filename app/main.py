@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from starlette.applications import Starlette
@@ -79,7 +79,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except AppError as error:
             log.info("websocket.refused", code=error.code)
             raise ConnectionRejectionError({"code": error.code}) from None
-        return UNSET
+        return cast(UnsetType, UNSET)
 
 
 def create_app(

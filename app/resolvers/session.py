@@ -1,5 +1,7 @@
 """Sessions: GraphQL arguments in, service call, output types out."""
 
+from typing import cast
+
 import strawberry
 
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
@@ -87,7 +89,7 @@ async def session_outliers(
         info.context.caller.project_id,
         start=start,
         end=end,
-        measure=measure.value,
+        measure=cast(outliers.SessionMeasure, measure.value),
         method=method.value,
         threshold=outlier_threshold(method, threshold),
         limit=outlier_limit(limit),

@@ -1,7 +1,10 @@
 """Users: GraphQL arguments in, service call, output types out."""
 
+from typing import cast
+
 import strawberry
 
+from app.pipelines.users import UserMeasure
 from app.resolvers.session import outlier_limit, outlier_threshold
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
 from app.schema.inputs.session import ActivityRangeInput
@@ -56,7 +59,7 @@ async def top_users(
         info.context.caller.project_id,
         start=start,
         end=end,
-        order_by=by.value,
+        order_by=cast(UserMeasure, by.value),
         limit=outlier_limit(limit),
     )
     return [UserUsage.from_row(row) for row in rows]
@@ -75,7 +78,7 @@ async def user_outliers(
         info.context.caller.project_id,
         start=start,
         end=end,
-        measure=measure.value,
+        measure=cast(outliers.UserMeasure, measure.value),
         method=method.value,
         threshold=outlier_threshold(method, threshold),
         limit=outlier_limit(limit),

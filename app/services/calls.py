@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from beanie import SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, User, log_key, session_key
@@ -90,7 +91,7 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
             result = await Session.get_pymongo_collection().bulk_write(
                 sessions, ordered=False
             )
-            created = {str(key) for key in result.upserted_ids.values()}
+            created = {str(key) for key in (result.upserted_ids or {}).values()}
             for log in logs:
                 if log.session_id is not None:
                     key = session_key(log.project_id, log.session_id)
@@ -227,7 +228,12 @@ async def logs_by_sessions(
             await Log.find(
                 {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
             )
-            .sort([("timestamp", 1), ("_id", 1)])
+            .sort(
+                [
+                    ("timestamp", SortDirection.ASCENDING),
+                    ("_id", SortDirection.ASCENDING),
+                ]
+            )
             .to_list()
         )
     grouped: dict[str, list[Log]] = {session_id: [] for session_id in session_ids}

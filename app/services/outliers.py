@@ -16,7 +16,7 @@ Two rules, both one-sided (only the expensive or busy side matters):
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any, Literal
 
@@ -130,7 +130,8 @@ def session_value(row: dict[str, Any], measure: SessionMeasure) -> float:
     calls = float(row.get("call_count") or 0)
     if measure == "call_count":
         return calls
-    minutes = (row["last_activity_at"] - row["started_at"]).total_seconds() / 60
+    wall: timedelta = row["last_activity_at"] - row["started_at"]
+    minutes = wall.total_seconds() / 60
     return calls / max(minutes, 1.0)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from beanie import Document
+from beanie import Document, SortDirection
 
 from app.errors import InvalidInput
 
@@ -89,7 +89,7 @@ async def keyset_page[D: Document](
                 },
             ]
         }
-    direction = -1 if descending else 1
+    direction = SortDirection.DESCENDING if descending else SortDirection.ASCENDING
     rows = (
         await document.find(page_query)
         .sort([(sort_field, direction), ("_id", direction)])

@@ -57,7 +57,10 @@ def with_effective_status(
         ended_at = session.last_activity_at
     if status == session.status and ended_at == session.ended_at:
         return session
-    return session.model_copy(update={"status": status, "ended_at": ended_at})
+    current: Session = session.model_copy(
+        update={"status": status, "ended_at": ended_at}
+    )
+    return current
 
 
 def status_condition(

@@ -2,16 +2,19 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from app.documents.log import MetadataValue
+from app.documents.session import SessionStatus as StoredStatus
 from app.errors import InvalidInput
 from app.schema.inputs.log import utc_or_none
 from app.schema.types.session import SessionStatus
 from app.schema.types.session_message import MessageRole
 from app.services.session_filters import SessionFilter, SessionOrder
+from app.services.session_filters import SessionSortField as SessionSortFieldName
 from app.services.session_input import MessageIn, SessionStartIn
 
 _MAX_METADATA_KEY_CHARS = 64
@@ -114,7 +117,9 @@ class SessionFilterInput:
             raise InvalidInput(message, field="filter.minCostUsd")
         return SessionFilter(
             user_id=self.user_id,
-            statuses=tuple(status.value for status in self.statuses or ()),
+            statuses=tuple(
+                cast(StoredStatus, status.value) for status in self.statuses or ()
+            ),
             models=tuple(self.models or ()),
             start=start,
             end=end,
@@ -145,7 +150,10 @@ class SessionSortInput:
     descending: bool = True
 
     def to_order(self) -> SessionOrder:
-        return SessionOrder(field=self.field.value, descending=self.descending)
+        return SessionOrder(
+            field=cast(SessionSortFieldName, self.field.value),
+            descending=self.descending,
+        )
 
 
 @strawberry.input(description="A conversation to start. Every field is optional.")
@@ -224,7 +232,11 @@ class ActivityRangeInput:
     end: datetime = strawberry.field(description="Exclusive, with a time zone.")
 
     def bounds(self) -> tuple[datetime, datetime]:
-        start = utc_or_none(self.start, "range.start")
-        end = utc_or_none(self.end, "range.end")
-        assert start is not None and end is not None  # both are required arguments
-        return start, end
+        return _utc(self.start, "range.start"), _utc(self.end, "range.end")
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    moment = utc_or_none(value, field)
+    if moment is None:  # pragma: no cover - the schema makes the argument required
+        raise InvalidInput(f"{field} is required", field=field)
+    return moment

@@ -2,12 +2,14 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 
 from app.errors import InvalidInput
 from app.schema.inputs.log import utc_or_none
 from app.services.users import UserFilter, UserOrder
+from app.services.users import UserSortField as UserSortFieldName
 
 
 @strawberry.input(description="Narrows a list of users. Every field is optional.")
@@ -61,7 +63,10 @@ class UserSortInput:
     descending: bool = True
 
     def to_order(self) -> UserOrder:
-        return UserOrder(field=self.field.value, descending=self.descending)
+        return UserOrder(
+            field=cast(UserSortFieldName, self.field.value),
+            descending=self.descending,
+        )
 
 
 @strawberry.enum(description="What top users are ranked by.")

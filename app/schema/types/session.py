@@ -36,6 +36,64 @@ class SessionStatus(Enum):
     )
 
 
+async def session_calls(root: "Session", info: strawberry.Info) -> list[Log]:
+    rows = await info.context.loaders.logs_by_session.load(str(root.id))
+    return [Log.from_document(row) for row in rows]
+
+
+async def session_messages_page(
+    root: "Session",
+    info: strawberry.Info,
+    pagination: PaginationInput = DEFAULT_PAGINATION,
+) -> SessionMessagePage:
+    context = info.context
+    page = await session_messages.list_messages(
+        context.caller.project_id,
+        str(root.id),
+        first=pagination.page_size(context.settings.max_page_size),
+        after=pagination.after,
+    )
+    return SessionMessagePage(
+        items=[SessionMessage.from_document(row) for row in page.items],
+        total_count=page.total_count,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page, end_cursor=page.end_cursor
+        ),
+    )
+
+
+async def _message_at(
+    root: "Session", info: strawberry.Info, seq: int | None
+) -> SessionMessage | None:
+    if seq is None:
+        return None
+    row = await info.context.loaders.message_at.load((str(root.id), seq))
+    return SessionMessage.from_document(row) if row is not None else None
+
+
+async def first_user_message(
+    root: "Session", info: strawberry.Info
+) -> SessionMessage | None:
+    return await _message_at(root, info, root.first_user_seq)
+
+
+async def last_assistant_message(
+    root: "Session", info: strawberry.Info
+) -> SessionMessage | None:
+    return await _message_at(root, info, root.last_assistant_seq)
+
+
+async def session_user(
+    root: "Session", info: strawberry.Info
+) -> Annotated["User", strawberry.lazy("app.schema.types.user")] | None:
+    from app.schema.types.user import User  # here: the two types refer to each other
+
+    if root.user_id is None:
+        return None
+    row = await info.context.loaders.user_by_id.load(root.user_id)
+    return User.from_document(row) if row is not None else None
+
+
 @strawberry.type(
     description=(
         "A conversation: the calls and messages sharing a sessionId. Totals are "
@@ -86,62 +144,28 @@ class Session:
     first_user_seq: strawberry.Private[int | None]
     last_assistant_seq: strawberry.Private[int | None]
 
-    @strawberry.field(description="The session's calls in time order (at most 500).")
-    async def calls(self, info: strawberry.Info) -> list[Log]:
-        rows = await info.context.loaders.logs_by_session.load(str(self.id))
-        return [Log.from_document(row) for row in rows]
-
-    @strawberry.field(description="The messages in conversation order (by seq).")
-    async def messages(
-        self,
-        info: strawberry.Info,
-        pagination: PaginationInput = DEFAULT_PAGINATION,
-    ) -> SessionMessagePage:
-        context = info.context
-        page = await session_messages.list_messages(
-            context.caller.project_id,
-            str(self.id),
-            first=pagination.page_size(context.settings.max_page_size),
-            after=pagination.after,
+    calls: list[Log] = strawberry.field(
+        resolver=session_calls,
+        description="The session's calls in time order (at most 500).",
+    )
+    messages: SessionMessagePage = strawberry.field(
+        resolver=session_messages_page,
+        description="The messages in conversation order (by seq).",
+    )
+    first_user_message: SessionMessage | None = strawberry.field(
+        resolver=first_user_message,
+        description="Preview: the first message with role USER.",
+    )
+    last_assistant_message: SessionMessage | None = strawberry.field(
+        resolver=last_assistant_message,
+        description="Preview: the last message with role ASSISTANT.",
+    )
+    user: Annotated["User", strawberry.lazy("app.schema.types.user")] | None = (
+        strawberry.field(
+            resolver=session_user,
+            description="The user the session belongs to, with their lifetime totals.",
         )
-        return SessionMessagePage(
-            items=[SessionMessage.from_document(row) for row in page.items],
-            total_count=page.total_count,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page, end_cursor=page.end_cursor
-            ),
-        )
-
-    @strawberry.field(description="Preview: the first message with role USER.")
-    async def first_user_message(self, info: strawberry.Info) -> SessionMessage | None:
-        return await self._message_at(info, self.first_user_seq)
-
-    @strawberry.field(description="Preview: the last message with role ASSISTANT.")
-    async def last_assistant_message(
-        self, info: strawberry.Info
-    ) -> SessionMessage | None:
-        return await self._message_at(info, self.last_assistant_seq)
-
-    async def _message_at(
-        self, info: strawberry.Info, seq: int | None
-    ) -> SessionMessage | None:
-        if seq is None:
-            return None
-        row = await info.context.loaders.message_at.load((str(self.id), seq))
-        return SessionMessage.from_document(row) if row is not None else None
-
-    @strawberry.field(description="The user the session belongs to, with their totals.")
-    async def user(
-        self, info: strawberry.Info
-    ) -> Annotated["User", strawberry.lazy("app.schema.types.user")] | None:
-        from app.schema.types.user import (
-            User,  # here, not above: the types refer to each other
-        )
-
-        if self.user_id is None:
-            return None
-        row = await info.context.loaders.user_by_id.load(self.user_id)
-        return User.from_document(row) if row is not None else None
+    )
 
     @classmethod
     def from_document(cls, session: documents.Session) -> "Session":
@@ -173,7 +197,7 @@ class Session:
             message_duration_ms=session.message_duration_ms,
             models=sorted(session.models),
             providers=sorted(session.providers),
-            metadata=session.metadata,
+            metadata=JSON(session.metadata),
             first_user_seq=session.first_user_seq,
             last_assistant_seq=session.last_assistant_seq,
         )

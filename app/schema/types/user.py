@@ -14,6 +14,36 @@ from app.services import session_filters
 from app.services.users import UserUsage as UserUsageRow
 
 
+async def user_session_count(root: "User", info: strawberry.Info) -> int:
+    count: int = await info.context.loaders.session_count.load(str(root.id))
+    return count
+
+
+async def user_sessions(
+    root: "User",
+    info: strawberry.Info,
+    filter: SessionFilterInput | None = None,
+    sort: SessionSortInput | None = None,
+    pagination: PaginationInput = DEFAULT_PAGINATION,
+) -> SessionPage:
+    context = info.context
+    base = filter.to_filter() if filter is not None else session_filters.SessionFilter()
+    page = await session_filters.list_sessions(
+        context.caller.project_id,
+        dataclasses.replace(base, user_id=str(root.id)),
+        first=pagination.page_size(context.settings.max_page_size),
+        after=pagination.after,
+        order=sort.to_order() if sort is not None else None,
+    )
+    return SessionPage(
+        items=[Session.from_document(row) for row in page.items],
+        total_count=page.total_count,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page, end_cursor=page.end_cursor
+        ),
+    )
+
+
 @strawberry.type(
     description=(
         "An end user, as the userId on calls names them. Totals cover every call "
@@ -40,44 +70,17 @@ class User:
     models: list[str] = strawberry.field(description="Models used, sorted.")
     providers: list[str] = strawberry.field(description="Providers used, sorted.")
 
-    @strawberry.field(description="How many sessions belong to this user.")
-    async def session_count(self, info: strawberry.Info) -> int:
-        count: int = await info.context.loaders.session_count.load(str(self.id))
-        return count
-
-    @strawberry.field(
+    session_count: int = strawberry.field(
+        resolver=user_session_count,
+        description="How many sessions belong to this user.",
+    )
+    sessions: SessionPage = strawberry.field(
+        resolver=user_sessions,
         description=(
             "This user's conversations, most recently active first unless sorted "
             "otherwise; filter.userId is ignored here."
-        )
+        ),
     )
-    async def sessions(
-        self,
-        info: strawberry.Info,
-        filter: SessionFilterInput | None = None,
-        sort: SessionSortInput | None = None,
-        pagination: PaginationInput = DEFAULT_PAGINATION,
-    ) -> SessionPage:
-        context = info.context
-        base = (
-            filter.to_filter()
-            if filter is not None
-            else session_filters.SessionFilter()
-        )
-        page = await session_filters.list_sessions(
-            context.caller.project_id,
-            dataclasses.replace(base, user_id=str(self.id)),
-            first=pagination.page_size(context.settings.max_page_size),
-            after=pagination.after,
-            order=sort.to_order() if sort is not None else None,
-        )
-        return SessionPage(
-            items=[Session.from_document(row) for row in page.items],
-            total_count=page.total_count,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page, end_cursor=page.end_cursor
-            ),
-        )
 
     @classmethod
     def from_document(cls, user: documents.User) -> "User":
@@ -109,6 +112,11 @@ class UserPage:
     page_info: PageInfo
 
 
+async def usage_user(root: "UserUsage", info: strawberry.Info) -> User | None:
+    row = await info.context.loaders.user_by_id.load(root.user_id)
+    return User.from_document(row) if row is not None else None
+
+
 @strawberry.type(
     description=(
         "One user's calls inside a time range, aggregated from the calls "
@@ -129,10 +137,10 @@ class UserUsage:
     last_seen_at: datetime = strawberry.field(description="Last call in the range.")
     models: list[str]
 
-    @strawberry.field(description="The user with lifetime totals and sessions.")
-    async def user(self, info: strawberry.Info) -> User | None:
-        row = await info.context.loaders.user_by_id.load(self.user_id)
-        return User.from_document(row) if row is not None else None
+    user: User | None = strawberry.field(
+        resolver=usage_user,
+        description="The user with lifetime totals and sessions.",
+    )
 
     @classmethod
     def from_row(cls, row: UserUsageRow) -> "UserUsage":
