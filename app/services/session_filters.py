@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from beanie import SortDirection
+
 from app.documents import Session
 from app.documents.log import MetadataValue
 from app.documents.session import SessionStatus
@@ -125,4 +127,43 @@ async def list_sessions(
         total_count=page.total_count,
         has_next_page=page.has_next_page,
         end_cursor=page.end_cursor,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetPage:
+    """Sessions from `skip` on, newest start first, and how many match in all."""
+
+    items: list[Session]
+    total_count: int
+
+
+async def sessions_by_offset(
+    project_id: str, session_filter: SessionFilter, *, skip: int, limit: int
+) -> OffsetPage:
+    """The origin's list: newest start first, paged by skip and limit.
+
+    Offsets shift when sessions start meanwhile; GraphQL's `sessions` pages with
+    cursors instead. This exists for clients of the origin's REST API.
+    """
+    now = datetime.now(UTC)
+    timeout = await session_timeout(project_id)
+    query = session_query(project_id, session_filter, now=now, timeout=timeout)
+    with store_errors("sessions_by_offset"):
+        rows = (
+            await Session.find(query)
+            .sort(
+                [
+                    ("started_at", SortDirection.DESCENDING),
+                    ("_id", SortDirection.DESCENDING),
+                ]
+            )
+            .skip(skip)
+            .limit(limit)
+            .to_list()
+        )
+        total = await Session.find(query).count()
+    return OffsetPage(
+        items=[with_effective_status(row, now=now, timeout=timeout) for row in rows],
+        total_count=total,
     )
