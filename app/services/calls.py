@@ -1,5 +1,6 @@
 """Record LLM calls, list them and find one."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,9 @@ from typing import Any
 
 import structlog
 from beanie import SortDirection
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
 from app.documents import Log, Project, Session, User, log_key, session_key
 from app.documents.log import Status
@@ -71,6 +74,14 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
     log.price_version = result.price_version
 
 
+async def _bulk(
+    document: type[Session] | type[User], updates: list[UpdateOne]
+) -> BulkWriteResult | None:
+    if not updates:
+        return None
+    return await document.get_pymongo_collection().bulk_write(updates, ordered=False)
+
+
 async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
     """Add `logs` to their sessions' and users' totals, mark them applied, publish.
 
@@ -84,20 +95,19 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
     users = user_updates(logs)
     changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
+        # Two collections, so two bulk writes; they do not depend on each other.
         # TODO: a failure after these bulk writes but before the calls are marked
         # applied makes a retry count them again; acceptable while the window is
         # one round trip, fixed for good by per-call markers inside the totals.
-        if sessions:
-            result = await Session.get_pymongo_collection().bulk_write(
-                sessions, ordered=False
-            )
-            created = {str(key) for key in (result.upserted_ids or {}).values()}
+        session_result, _ = await asyncio.gather(
+            _bulk(Session, sessions), _bulk(User, users)
+        )
+        if session_result is not None:
+            created = {str(key) for key in (session_result.upserted_ids or {}).values()}
             for log in logs:
                 if log.session_id is not None:
                     key = session_key(log.project_id, log.session_id)
                     changes[key] = "created" if key in created else "totals_changed"
-        if users:
-            await User.get_pymongo_collection().bulk_write(users, ordered=False)
         await Log.get_pymongo_collection().update_many(
             {"_id": {"$in": [log.id for log in logs]}},
             {"$set": {"totals_applied": True}},

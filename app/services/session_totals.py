@@ -104,10 +104,11 @@ async def publish_changes(
         return
     with store_errors("publish_session_changes"):
         rows = await Session.find({"_id": {"$in": list(changes)}}).to_list()
-    timeouts = {}
+    timeouts = {
+        project_id: await session_timeout(project_id)
+        for project_id in {row.project_id for row in rows}
+    }
     for row in rows:
-        if row.project_id not in timeouts:
-            timeouts[row.project_id] = await session_timeout(row.project_id)
         current = with_effective_status(row, now=now, timeout=timeouts[row.project_id])
         await broker.publish(
             sessions_topic(row.project_id),
