@@ -5,8 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from tests.api.conversations import record
+from app.pubsub import Broker
+from tests.api.conversations import seed_calls
 from tests.factories import TestProject, gql
 
 SESSION_OUTLIERS = """
@@ -32,7 +34,7 @@ query Outliers($range: ActivityRangeInput!, $measure: UserOutlierMeasure) {
 NORMAL_COSTS = [0.08, 0.09, 0.10, 0.11, 0.12]
 
 
-async def seed(client: httpx.AsyncClient, project: TestProject) -> dict[str, str]:
+async def seed(broker: Broker, project: TestProject) -> dict[str, str]:
     """20 ordinary sessions, a whale and a bot; returns the range covering them."""
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(minutes=40)
@@ -66,16 +68,20 @@ async def seed(client: httpx.AsyncClient, project: TestProject) -> dict[str, str
                 "at": start + timedelta(minutes=5),
             }
         )
-    for index, spec in enumerate(calls):
-        await record(
-            client,
-            project.ingest,
-            id=f"c{index}",
-            userId=spec["user"],
-            sessionId=spec["session"],
-            costUsd=spec["cost"],
-            timestamp=spec["at"].isoformat(),
-        )
+    await seed_calls(
+        broker,
+        project,
+        [
+            {
+                "id": f"c{index}",
+                "user_id": spec["user"],
+                "session_id": spec["session"],
+                "cost_usd": spec["cost"],
+                "timestamp": spec["at"],
+            }
+            for index, spec in enumerate(calls)
+        ],
+    )
     return {
         "start": (now - timedelta(hours=1)).isoformat(),
         "end": (now + timedelta(minutes=1)).isoformat(),
@@ -93,9 +99,12 @@ async def outliers(
 
 
 async def test_the_big_spender_the_bot_and_nobody_else_stand_out(
-    client: httpx.AsyncClient, project: TestProject, other_project: TestProject
+    app: Starlette,
+    client: httpx.AsyncClient,
+    project: TestProject,
+    other_project: TestProject,
 ) -> None:
-    window = await seed(client, project)
+    window = await seed(app.state.broker, project)
     key = project.reader
 
     by_cost = await outliers(client, key, range=window)
@@ -156,9 +165,9 @@ async def test_the_big_spender_the_bot_and_nobody_else_stand_out(
 
 
 async def test_the_percentile_rule_and_the_limit(
-    client: httpx.AsyncClient, project: TestProject
+    app: Starlette, client: httpx.AsyncClient, project: TestProject
 ) -> None:
-    window = await seed(client, project)
+    window = await seed(app.state.broker, project)
 
     top_half = await outliers(
         client,
