@@ -1,12 +1,14 @@
 """A session's life: started or implied, abandoned by the clock, completed, deleted."""
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import httpx
 from starlette.applications import Starlette
 
 from app.documents import Log, SessionMessage
-from app.services.session_status import sweep_abandoned
+from app.services.session_status import sweep_abandoned, sweep_forever
 from tests.api.conversations import (
     COMPLETE,
     DELETE,
@@ -251,3 +253,26 @@ async def test_the_sweep_stores_abandonment_and_publishes_it_once(
     stored = await read_session(client, project.reader, "stale")
     assert stored is not None
     assert stored["status"] == "ABANDONED"
+
+
+async def test_the_background_sweep_runs_until_cancelled(
+    app: Starlette, client: httpx.AsyncClient, project: TestProject
+) -> None:
+    await record(
+        client, project.ingest, id="s", sessionId="forgotten", timestamp=ago(90)
+    )
+    broker = app.state.broker
+
+    async with session_events(broker, project) as events:
+        sweeper = asyncio.create_task(sweep_forever(broker, 0.01))
+        try:
+            received = await events.take(1)
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    assert [(event.session.session_id, event.change) for event in received] == [
+        ("forgotten", "abandoned")
+    ]
+    assert sweeper.cancelled()
