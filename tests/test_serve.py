@@ -117,6 +117,9 @@ def test_first_start_prints_keys_once_and_calls_survive_a_restart(
         assert any("store.stopped" in line for line in first.lines)
 
     # The embedded store never outlives the service.
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{store_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not Path(f"/proc/{store_pid}").exists()
 
     with running(tmp_path) as second:
