@@ -89,6 +89,15 @@ def running(data_dir: Path) -> Iterator[Service]:
             service.finish()
 
 
+def is_running(pid: int) -> bool:
+    """True while the process exists and is not a zombie awaiting its reaper."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def graphql(service: Service, key: str, query: str) -> httpx.Response:
     return httpx.post(
         f"{service.url}/graphql",
@@ -118,9 +127,9 @@ def test_first_start_prints_keys_once_and_calls_survive_a_restart(
 
     # The embedded store never outlives the service.
     deadline = time.monotonic() + 15
-    while Path(f"/proc/{store_pid}").exists() and time.monotonic() < deadline:
+    while is_running(store_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not Path(f"/proc/{store_pid}").exists()
+    assert not is_running(store_pid)
 
     with running(tmp_path) as second:
         assert not any("admin key" in line for line in second.lines)
