@@ -1,7 +1,7 @@
 """What writes cost on the embedded store as `llm_logs` grows, with and without our patches.
 
 Run by hand: `make bench` (or `.venv/bin/python bench/store_insert.py`); about
-three minutes. It serves one SQLite store over the wire protocol in this
+four minutes. It serves one SQLite store over the wire protocol in this
 process, loads documents shaped like our calls (string `_id`s, the three
 `llm_logs` indexes) in 1,000-document batches, and at 1k, 10k and 50k documents
 times, through pymongo exactly as the service writes:
@@ -170,7 +170,13 @@ async def run() -> tuple[list[tuple[int, dict[str, Any]]], float]:
             rows.append((size, result))
             print(f"{size:,}: {result}", file=sys.stderr)
         await client.close()
-        await server.close()
+        try:
+            await server.close()
+        except Exception as error:
+            # Upstream's slow paths (an `_id` scan of 50k documents inside a write)
+            # can hold SQLite's lock past the 5 s its background heartbeat waits;
+            # the heartbeat's "database is locked" surfaces here, after measuring.
+            print(f"warning: store cleanup failed: {error!r}", file=sys.stderr)
     return rows, time.perf_counter() - started
 
 

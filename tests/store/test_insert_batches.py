@@ -102,6 +102,18 @@ async def test_the_patch_stores_a_wire_batch_in_one_engine_write(
         assert await collection.count_documents({}) == 10
 
 
+async def test_a_large_batch_is_stored_in_short_engine_writes(
+    tmp_path: Path, behaviour: Behaviour, write_calls: Counter[str]
+) -> None:
+    behaviour(True)
+    async with wire_collection(tmp_path) as collection:
+        await collection.insert_many(calls(600))
+
+        # 256 + 256 + 88: no transaction holds SQLite's write lock for long.
+        assert write_calls == {"batch": 3}
+        assert await collection.count_documents({}) == 600
+
+
 async def test_a_failed_document_alone_goes_the_upstream_way(
     tmp_path: Path, behaviour: Behaviour, write_calls: Counter[str]
 ) -> None:
@@ -142,6 +154,10 @@ async def _compound_index(collection: WireCollection) -> None:
 async def _validator_and_compound_index(collection: WireCollection) -> None:
     await _validator(collection)
     await _compound_index(collection)
+
+
+async def _stored_around_batch_edges(collection: WireCollection) -> None:
+    await collection.insert_many([calls(700)[n] for n in (255, 256, 600)])
 
 
 async def _every_third_stored(collection: WireCollection) -> None:
@@ -203,6 +219,11 @@ CASES: dict[str, tuple[Setup | None, list[Document], list[tuple[int, int]] | Non
             {"_id": "y", "n": -1, "a": 1, "b": 1},
         ],
         None,
+    ),
+    "duplicates at the edges of engine batches": (
+        _stored_around_batch_edges,
+        calls(700),
+        [(255, 11000), (256, 11000), (600, 11000)],
     ),
     "many stored duplicates": (
         _every_third_stored,
