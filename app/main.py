@@ -1,5 +1,7 @@
 """create_app(): routes, middleware and lifespan. Wiring only."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app import metrics
 from app.db import MongoClient, connect, init_db, ping
+from app.http import origin_sessions
 from app.http.graphql import GraphQLApp
 from app.http.middleware import (
     AuthenticationMiddleware,
@@ -27,6 +30,7 @@ from app.pubsub import InMemoryBroker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
 from app.services.rate_limit import RateLimiter
+from app.services.session_status import sweep_forever
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
 
@@ -55,6 +59,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store: EmbeddedStore | None = None
+        sweeper: asyncio.Task[None] | None = None
         if settings.mongodb_uri is None:
             store = EmbeddedStore(settings.data_dir)
             await store.start()
@@ -77,10 +82,18 @@ def create_app(
                         bootstrap=bootstrap,
                     )
                 )
+            if settings.session_sweep_interval_s > 0:
+                sweeper = asyncio.create_task(
+                    sweep_forever(app.state.broker, settings.session_sweep_interval_s)
+                )
             log.info("service.started", environment=settings.environment)
             yield
         finally:
             app.state.shutting_down = True
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await client.close()
             if store is not None:
                 await store.stop()
@@ -135,6 +148,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *origin_sessions.routes,
         ]
     )
     if settings.metrics_enabled:

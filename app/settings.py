@@ -95,6 +95,10 @@ class Settings(BaseSettings):
                 raise ValueError(message)
         return value
 
+    # Sessions past their project's inactivity timeout read as ABANDONED at once;
+    # this sweep also stores the status and publishes it. 0 turns the sweep off.
+    session_sweep_interval_s: float = Field(default=60.0, ge=0)
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"

@@ -2,9 +2,9 @@
 
 import strawberry
 
-from app.resolvers import api_key, log
+from app.resolvers import api_key, log, session
 from app.resolvers import project as project_resolvers
-from app.schema.permissions import CanIngest, CanManage, IsServerAdmin
+from app.schema.permissions import CanIngest, CanManage, IsAdmin, IsServerAdmin
 from app.schema.types.log import Log
 from app.schema.types.project import (
     ApiKey,
@@ -13,6 +13,7 @@ from app.schema.types.project import (
     DeleteProjectPayload,
     Project,
 )
+from app.schema.types.session import AddedSessionMessage, DeletedSession, Session
 
 
 @strawberry.type(description="Change the calling key's project.")
@@ -65,5 +66,42 @@ class Mutation:
             "LLMD_KEY_CACHE_TTL_S by others. Revoking again changes nothing. A "
             "project's last active admin key can only be revoked with the server "
             "admin token."
+        ),
+    )
+    start_session: Session = strawberry.mutation(
+        resolver=session.start_session,
+        permission_classes=[CanIngest],
+        description=(
+            "Start a conversation (ingest scope). Optional: the first call or "
+            "message with a sessionId creates the same session."
+        ),
+    )
+    add_session_message: AddedSessionMessage = strawberry.mutation(
+        resolver=session.add_session_message,
+        permission_classes=[CanIngest],
+        description=(
+            "Append a user, assistant, system or tool turn to a conversation "
+            "(ingest scope), creating the session if needed. Its tokens, cost and "
+            "duration go to the session's message totals, not its call totals."
+        ),
+    )
+    complete_session: Session = strawberry.mutation(
+        resolver=session.complete_session,
+        permission_classes=[CanIngest],
+        description=(
+            "Mark a conversation COMPLETED (ingest scope); completing it again "
+            "changes nothing. Later calls still add to its totals. NOT_FOUND when "
+            "the project has no such session."
+        ),
+    )
+    delete_session: DeletedSession = strawberry.mutation(
+        resolver=session.delete_session,
+        permission_classes=[IsAdmin],
+        description=(
+            "Delete a conversation and its messages (admin scope). Its calls are "
+            "kept with all their data but lose the link: their sessionId becomes "
+            "null, and user totals are unchanged. A later call or message with the "
+            "same sessionId starts a new session. NOT_FOUND when the project has no "
+            "such session."
         ),
     )
