@@ -62,6 +62,20 @@ async def seed_tenants(client: httpx.AsyncClient) -> Tenants:
             key=a.ingest,
         )
         assert seeded.errors == [], seeded.errors
+    started = await gql(
+        client,
+        'mutation { startSession(input: {id: "a-session-2", userId: "a-user-1", '
+        'metadata: {note: "CANARY-A-session-metadata"}}) { id } }',
+        key=a.admin,
+    )
+    assert started.errors == [], started.errors
+    message = await gql(
+        client,
+        'mutation { addSessionMessage(input: {sessionId: "a-session-1", role: USER,'
+        ' content: "CANARY-A-message", costUsd: 0.5}) { created } }',
+        key=a.admin,
+    )
+    assert message.errors == [], message.errors
     renamed = await gql(
         client,
         'mutation { renameProject(name: "CANARY-A-project") { id } }',

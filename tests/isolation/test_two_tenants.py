@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,6 +57,27 @@ class Probe:
         assert without(json.dumps(with_a), a_value) == without(
             json.dumps(with_missing), MISSING
         )
+        return with_a
+
+    async def http(
+        self, method: str, path: str, *, key: str, body: Any = None
+    ) -> httpx.Response:
+        response = await self.client.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+        self.seen.append(response.text)
+        return response
+
+    async def http_like_missing(
+        self, method: str, path: str, a_value: str, *, key: str, body: Any = None
+    ) -> httpx.Response:
+        """An HTTP route asked about A's id and a missing id answers alike."""
+        with_a = await self.http(method, path, key=key, body=body)
+        with_missing = await self.http(
+            method, path.replace(a_value, MISSING), key=key, body=body
+        )
+        assert with_a.status_code == with_missing.status_code
+        assert without(with_a.text, a_value) == without(with_missing.text, MISSING)
         return with_a
 
 
@@ -278,6 +300,198 @@ async def _revoke_api_key(probe: Probe) -> None:
         key=t.b.admin,
     )
     assert codes(in_a) == codes(in_b) == ["NOT_FOUND"]
+
+
+@case("Query.sessionStats")
+async def _session_stats(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "query Q($u: String) { sessionStats(filter: {userId: $u}) "
+        "{ count totals { messageCount } costUsd { p50 } } }",
+        {"u": t.user_id},
+        t.user_id,
+        key=t.b.reader,
+    )
+    assert body["data"]["sessionStats"]["count"] == 0
+
+
+def _day_range() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "start": (now - timedelta(days=1)).isoformat(),
+        "end": (now + timedelta(days=1)).isoformat(),
+    }
+
+
+@case("Query.sessionOutliers")
+async def _session_outliers(probe: Probe) -> None:
+    body = await probe.ask(
+        "query Q($r: ActivityRangeInput!) { sessionOutliers(range: $r, measure: COST,"
+        " method: PERCENTILE, threshold: 1, limit: 100) "
+        "{ items { value session { id userId metadata } } } }",
+        {"r": _day_range()},
+        key=probe.tenants.b.reader,
+    )
+    assert body["data"]["sessionOutliers"]["items"] == []
+
+
+@case("Query.users")
+async def _users(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "query Q($p: String) { users(filter: {idPrefix: $p}) { totalCount items { id } } }",
+        {"p": t.user_id},
+        t.user_id,
+        key=t.b.reader,
+    )
+    assert body["data"]["users"] == {"totalCount": 0, "items": []}
+
+
+@case("Query.user")
+async def _user(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "query Q($id: ID!) { user(id: $id) { id costUsd models } }",
+        {"id": t.user_id},
+        t.user_id,
+        key=t.b.reader,
+    )
+    assert body == {"data": {"user": None}}
+
+
+@case("Query.topUsers")
+async def _top_users(probe: Probe) -> None:
+    for ranking in ("COST", "CALLS"):
+        body = await probe.ask(
+            "query Q($r: ActivityRangeInput!, $by: UserRanking!) { topUsers(range: $r,"
+            " by: $by, limit: 100) { userId models user { id } } }",
+            {"r": _day_range(), "by": ranking},
+            key=probe.tenants.b.reader,
+        )
+        assert body["data"]["topUsers"] == []
+
+
+@case("Query.userOutliers")
+async def _user_outliers(probe: Probe) -> None:
+    body = await probe.ask(
+        "query Q($r: ActivityRangeInput!) { userOutliers(range: $r, measure: COST,"
+        " method: PERCENTILE, threshold: 1, limit: 100) { items { usage { userId } } } }",
+        {"r": _day_range()},
+        key=probe.tenants.b.reader,
+    )
+    assert body["data"]["userOutliers"]["items"] == []
+
+
+@case("Mutation.startSession")
+async def _start_session(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.ask(
+        "mutation M($id: ID) { startSession(input: {id: $id}) "
+        "{ id userId metadata callCount messageCount } }",
+        {"id": t.session_id},
+        key=t.b.ingest,
+    )
+    # B's own, new session under the same id: nothing of A's comes with it.
+    assert body["data"]["startSession"] == {
+        "id": t.session_id,
+        "userId": None,
+        "metadata": {},
+        "callCount": 0,
+        "messageCount": 0,
+    }
+
+
+@case("Mutation.addSessionMessage")
+async def _add_session_message(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.ask(
+        "mutation M($s: ID!) { addSessionMessage(input: {sessionId: $s, role: USER, "
+        'content: "from b"}) { created message { seq } session { messageCount '
+        "callCount userId } } }",
+        {"s": t.session_id},
+        key=t.b.ingest,
+    )
+    added = body["data"]["addSessionMessage"]
+    assert added["message"]["seq"] == 1
+    assert added["session"] == {"messageCount": 1, "callCount": 0, "userId": None}
+
+
+@case("Mutation.completeSession")
+async def _complete_session(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "mutation M($id: ID!) { completeSession(id: $id) { id status } }",
+        {"id": t.session_id},
+        t.session_id,
+        key=t.b.ingest,
+    )
+    assert codes(body) == ["NOT_FOUND"]
+
+
+@case("Mutation.deleteSession")
+async def _delete_session(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "mutation M($id: ID!) { deleteSession(id: $id) { id messagesDeleted } }",
+        {"id": t.session_id},
+        t.session_id,
+        key=t.b.admin,
+    )
+    assert codes(body) == ["NOT_FOUND"]
+
+
+# The origin's REST session routes --------------------------------------------
+
+
+@case("/api/sessions")
+async def _api_sessions(probe: Probe) -> None:
+    t = probe.tenants
+    listed = await probe.http_like_missing(
+        "GET", f"/api/sessions?userId={t.user_id}", t.user_id, key=t.b.reader
+    )
+    assert listed.json()["total"] == 0
+    started = await probe.http(
+        "POST", "/api/sessions", key=t.b.ingest, body={"sessionId": t.session_id}
+    )
+    assert started.json()["session"]["userId"] is None
+
+
+@case("/api/sessions/stats/summary")
+async def _api_stats(probe: Probe) -> None:
+    t = probe.tenants
+    summary = await probe.http("GET", "/api/sessions/stats/summary", key=t.b.reader)
+    assert summary.json() == {}
+
+
+@case("/api/sessions/{session_id}")
+async def _api_session(probe: Probe) -> None:
+    t = probe.tenants
+    path = f"/api/sessions/{t.session_id}"
+    read = await probe.http_like_missing("GET", path, t.session_id, key=t.b.reader)
+    deleted = await probe.http_like_missing("DELETE", path, t.session_id, key=t.b.admin)
+    assert read.status_code == deleted.status_code == 404
+
+
+@case("/api/sessions/{session_id}/messages")
+async def _api_messages(probe: Probe) -> None:
+    t = probe.tenants
+    added = await probe.http(
+        "POST",
+        f"/api/sessions/{t.session_id}/messages",
+        key=t.b.ingest,
+        body={"role": "user", "content": "from b"},
+    )
+    # A message for an unknown session creates B's own session of that id.
+    assert added.json()["session"]["messageCount"] == 1
+
+
+@case("/api/sessions/{session_id}/complete")
+async def _api_complete(probe: Probe) -> None:
+    t = probe.tenants
+    completed = await probe.http_like_missing(
+        "PATCH", f"/api/sessions/{t.session_id}/complete", t.session_id, key=t.b.ingest
+    )
+    assert completed.status_code == 404
 
 
 # Subscriptions ------------------------------------------------------------
