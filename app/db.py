@@ -1,5 +1,7 @@
 """The MongoDB client and Beanie initialisation, shared by the app and the tests."""
 
+import asyncio
+
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -35,10 +37,14 @@ async def init_db(client: MongoClient, settings: Settings) -> None:
     )
 
 
-async def ping(client: MongoClient) -> bool:
-    """True when the store answers a `ping` within the client's timeouts."""
+async def ping(client: MongoClient, *, timeout_s: float) -> bool:
+    """True when the store answers a `ping` within `timeout_s`.
+
+    Bounded here too: a frozen store accepts the connection and never answers.
+    """
     try:
-        await client.admin.command("ping")
-    except PyMongoError:
+        async with asyncio.timeout(timeout_s):
+            await client.admin.command("ping")
+    except (PyMongoError, TimeoutError):
         return False
     return True

@@ -107,7 +107,7 @@ def create_app(
         client: MongoClient | None = getattr(state, "client", None)
         if getattr(state, "shutting_down", False) or client is None:
             return JSONResponse({"status": "stopping"}, status_code=503)
-        if not await ping(client):
+        if not await ping(client, timeout_s=settings.store_timeout_ms / 1000):
             return JSONResponse(
                 {"status": "store unreachable"},
                 status_code=503,

@@ -56,3 +56,16 @@ async def test_the_service_refuses_to_start_with_a_bad_setting(tmp_path: Any) ->
     assert "LLMD_MAX_ALIASES" in err
     assert "LLMD_ADMIN_TOKEN must be at least 32 characters" in err
     assert "Traceback" not in err
+
+
+def test_env_example_documents_every_setting() -> None:
+    from tests.service import REPO
+
+    documented = (REPO / ".env.example").read_text()
+
+    missing = [
+        f"LLMD_{name.upper()}"
+        for name in Settings.model_fields
+        if f"LLMD_{name.upper()}" not in documented
+    ]
+    assert missing == []
