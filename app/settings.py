@@ -35,6 +35,8 @@ class Settings(BaseSettings):
 
     # Limits.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A gzip body (Content-Encoding: gzip) may unpack to at most this much.
+    max_decompressed_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_batch_size: int = Field(default=1000, ge=1, le=10_000)
     max_text_chars: int = Field(default=32_000, ge=0)
     max_string_chars: int = Field(default=256, ge=16, le=4096)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from beanie import SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, log_key
@@ -192,6 +193,30 @@ async def list_logs(
             first=first,
             after=after,
         )
+
+
+async def list_logs_by_offset(
+    project_id: str, log_filter: LogFilter, *, limit: int, skip: int
+) -> tuple[list[Log], int]:
+    """One offset page of calls, newest first, and the count of all matches.
+
+    For the origin's REST API, which pages with `limit` and `skip`; GraphQL
+    lists use keyset cursors, which stay stable while calls stream in.
+    """
+    query = log_query(project_id, log_filter)
+    with store_errors("list_logs_by_offset"):
+        rows = (
+            await Log.find(query)
+            .sort(
+                ("timestamp", SortDirection.DESCENDING),
+                ("_id", SortDirection.DESCENDING),
+            )
+            .skip(skip)
+            .limit(limit)
+            .to_list()
+        )
+        total = await Log.find(query).count()
+    return rows, total
 
 
 async def get_log(project_id: str, call_id: str) -> Log | None:
