@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_tags: int = Field(default=32, ge=0)
     max_metadata_keys: int = Field(default=64, ge=0)
     max_future_skew_s: int = Field(default=300, ge=0)
+    max_reprice_calls: int = Field(default=100_000, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)

@@ -2,9 +2,10 @@
 
 import strawberry
 
-from app.resolvers import log, session
+from app.resolvers import log, price, session
 from app.schema.permissions import CanRead
 from app.schema.types.log import Log, LogPage
+from app.schema.types.price import CustomPrice, UnpricedModel
 from app.schema.types.session import Session, SessionPage
 
 
@@ -29,4 +30,18 @@ class Query:
         resolver=session.session,
         permission_classes=[CanRead],
         description="One conversation by its id; null when the project has none.",
+    )
+    custom_prices: list[CustomPrice] = strawberry.field(
+        resolver=price.custom_prices,
+        permission_classes=[CanRead],
+        description="The project's custom prices, by model pattern then date.",
+    )
+    unpriced_models: list[UnpricedModel] = strawberry.field(
+        resolver=price.unpriced_models,
+        permission_classes=[CanRead],
+        description=(
+            "Provider and model pairs whose calls could not be priced, with how "
+            "many, most first (at most 200 rows). Without filter.start, the 30 days "
+            "before filter.end (or now)."
+        ),
     )

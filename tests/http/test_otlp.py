@@ -23,8 +23,8 @@ from app.documents import Log, log_key
 from tests.factories import TestProject
 from tests.services.test_otlp import (
     NEW_CONVENTION,
-    Attributes,
     STARTED_AT,
+    Attributes,
     make_tracer,
     record,
     to_otlp_json,
