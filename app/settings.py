@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=5000, ge=100)
     key_cache_ttl_s: float = Field(default=10.0, ge=0)
+    # How long a process ingests with a project's cached limits and custom prices.
+    project_cache_ttl_s: float = Field(default=10.0, ge=0)
     subscriber_queue_size: int = Field(default=1000, ge=1)
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)

@@ -43,6 +43,7 @@ log = structlog.get_logger(__name__)
 Outcome = Literal["stored", "duplicate", "rejected"]
 
 _DUPLICATE_KEY = 11000
+_LOOKUP_SLICE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +197,14 @@ async def _insert(documents: list[Log]) -> dict[int, int]:
 
 
 async def _unapplied(call_keys: list[str]) -> list[Log]:
-    if not call_keys:
-        return []
-    with store_errors("find_unapplied"):
-        return await Log.find(
-            {"_id": {"$in": call_keys}, "totals_applied": False}
-        ).to_list()
+    """The stored calls among `call_keys` whose totals are not applied yet."""
+    found: list[Log] = []
+    # `$or` of `_id`s rather than `$in`, in slices: the embedded engine scans
+    # for `$in` on `_id` and refuses expressions more than ~1000 deep.
+    for start in range(0, len(call_keys), _LOOKUP_SLICE):
+        keys = call_keys[start : start + _LOOKUP_SLICE]
+        with store_errors("find_unapplied"):
+            found += await Log.find(
+                {"$or": [{"_id": key} for key in keys], "totals_applied": False}
+            ).to_list()
+    return found

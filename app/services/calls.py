@@ -1,5 +1,6 @@
 """Record LLM calls, list them and find one."""
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ from typing import Any
 
 import structlog
 from beanie import SortDirection
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, log_key
@@ -33,8 +35,32 @@ class IngestRules:
     custom_prices: tuple[CustomPrice, ...]
 
 
-async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
-    """Service limits narrowed by the project's settings, and its custom prices."""
+# Per process: project id -> (monotonic expiry, rules).
+_rules_cache: dict[str, tuple[float, IngestRules]] = {}
+
+
+def forget_ingest_rules(project_id: str) -> None:
+    """Drop this process's cached rules once the project's settings or prices change.
+
+    Other processes notice within `settings.project_cache_ttl_s`.
+    """
+    _rules_cache.pop(project_id, None)
+
+
+async def ingest_rules(
+    project_id: str, settings: Settings, *, fresh: bool = False
+) -> IngestRules:
+    """Service limits narrowed by the project's settings, and its custom prices.
+
+    Every ingest request needs them, so they are kept for
+    `settings.project_cache_ttl_s` seconds instead of costing a store round
+    trip each time; `fresh=True` reads the project regardless.
+    """
+    ttl = settings.project_cache_ttl_s
+    cached = _rules_cache.get(project_id)
+    if not fresh and ttl > 0 and cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+
     with store_errors("load_project"):
         project = await Project.get(project_id)
     if project is None:
@@ -48,7 +74,10 @@ async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         store_text=project.settings.store_text,
     )
-    return IngestRules(limits=limits, custom_prices=tuple(project.custom_prices))
+    rules = IngestRules(limits=limits, custom_prices=tuple(project.custom_prices))
+    if ttl > 0:
+        _rules_cache[project_id] = (time.monotonic() + ttl, rules)
+    return rules
 
 
 def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
@@ -81,9 +110,14 @@ async def apply_totals(logs: Sequence[Log]) -> None:
     with store_errors("apply_totals"):
         if updates:
             await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
-        await Log.get_pymongo_collection().update_many(
-            {"_id": {"$in": [log.id for log in logs]}},
-            {"$set": {"totals_applied": True}},
+        # One update per call by `_id`: the embedded engine answers an `$in`
+        # on `_id` by scanning the collection; MongoDB handles both alike.
+        await Log.get_pymongo_collection().bulk_write(
+            [
+                UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
+                for log in logs
+            ],
+            ordered=False,
         )
     for stored in logs:
         stored.totals_applied = True

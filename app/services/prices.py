@@ -11,7 +11,7 @@ from app.documents import Log, Project
 from app.documents.price import CustomPrice
 from app.errors import InvalidInput, NotFound
 from app.pipelines.cost import UnpricedModelRow, unpriced_models_pipeline
-from app.services.calls import LogFilter, log_query
+from app.services.calls import LogFilter, forget_ingest_rules, log_query
 from app.services.pricing import canonical_provider
 from app.services.store_errors import store_errors
 
@@ -115,6 +115,7 @@ async def set_custom_price(project_id: str, price: CustomPrice) -> CustomPrice:
                 }
             ],
         )
+    forget_ingest_rules(project_id)
     log.info(
         "custom_price.set",
         project_id=project_id,
@@ -146,6 +147,7 @@ async def delete_custom_price(
             {"$pull": {"custom_prices": identity}},
         )
     deleted = result.matched_count == 1
+    forget_ingest_rules(project_id)
     if deleted:
         log.info(
             "custom_price.deleted",

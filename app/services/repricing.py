@@ -125,7 +125,7 @@ async def reprice_logs(
     project_id: str, log_filter: LogFilter, *, dry_run: bool, settings: Settings
 ) -> RepriceReport:
     """Reprice the calls `log_filter` selects; see the module docstring."""
-    rules = await ingest_rules(project_id, settings)
+    rules = await ingest_rules(project_id, settings, fresh=True)
     query = log_query(project_id, log_filter)
     query["cost_source"] = {"$ne": "reported"}
     with store_errors("count_reprice"):

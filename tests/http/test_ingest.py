@@ -11,7 +11,8 @@ import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import AutoReconnect
 
-from app.documents import Log, Project, log_key
+from app.documents import Log, Project, Session, log_key, session_key
+from app.services import call_batch
 from tests.factories import TestProject, gql
 
 
@@ -422,3 +423,34 @@ async def test_calls_sent_here_are_readable_through_graphql(
     assert found.data is not None
     assert found.data["log"]["costSource"] == "PRICE_TABLE"
     assert found.data["log"]["priceVersion"].startswith("genai-prices ")
+
+
+async def test_a_batch_resent_after_a_failed_totals_step_is_finished_once(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Stored calls are looked up in slices; small slices make several here.
+    monkeypatch.setattr(call_batch, "_LOOKUP_SLICE", 7)
+    logs = [
+        {"id": f"big-{index}", "provider": "p", "model": "m", "sessionId": "big"}
+        for index in range(30)
+    ]
+    first = await post_logs(client, logs, key=project.ingest)
+    assert first.json()["stored"] == 30
+    # As if the first request had failed between storing and applying totals.
+    await Log.get_pymongo_collection().update_many(
+        {"project_id": project.id}, {"$set": {"totals_applied": False}}
+    )
+    await Session.get_pymongo_collection().delete_many({"project_id": project.id})
+
+    resent = await post_logs(client, logs, key=project.ingest)
+
+    assert resent.status_code == 200
+    assert resent.json()["duplicates"] == 30
+    session = await Session.get(session_key(project.id, "big"))
+    assert session is not None
+    assert session.call_count == 30
+    assert (
+        await Log.find({"project_id": project.id, "totals_applied": False}).count() == 0
+    )
