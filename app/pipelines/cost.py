@@ -10,6 +10,7 @@ from pymongo import UpdateOne
 
 from app.documents.log import CostSource
 from app.documents.session import session_key
+from app.documents.user import user_key
 from app.pipelines import Pipeline
 from app.pipelines.rollup import RollupDimensions, rollup_key
 from app.pipelines.timebuckets import floor_to_utc_hour
@@ -63,6 +64,7 @@ class CostChange:
     call_key: str
     project_id: str
     session_id: str | None
+    user_id: str | None
     timestamp: datetime
     provider: str
     model: str
@@ -105,12 +107,27 @@ def session_cost_updates(changes: Iterable[CostChange]) -> list[UpdateOne]:
     Calls whose totals are not applied yet are left out: when their totals are
     applied, the stored (new) cost is what gets added.
     """
+    return _cost_incs(
+        (session_key(change.project_id, change.session_id), change)
+        for change in changes
+        if change.session_id is not None
+    )
+
+
+def user_cost_updates(changes: Iterable[CostChange]) -> list[UpdateOne]:
+    """One `$inc` of `cost_usd` per end user, as for sessions."""
+    return _cost_incs(
+        (user_key(change.project_id, change.user_id), change)
+        for change in changes
+        if change.user_id is not None
+    )
+
+
+def _cost_incs(keyed: Iterable[tuple[str, CostChange]]) -> list[UpdateOne]:
     deltas: dict[str, float] = {}
-    for change in changes:
-        if change.session_id is None or not change.totals_applied:
-            continue
-        key = session_key(change.project_id, change.session_id)
-        deltas[key] = deltas.get(key, 0.0) + change.cost_delta_usd
+    for key, change in keyed:
+        if change.totals_applied:
+            deltas[key] = deltas.get(key, 0.0) + change.cost_delta_usd
     return [
         UpdateOne({"_id": key}, {"$inc": {"cost_usd": delta}})
         for key, delta in deltas.items()

@@ -155,7 +155,7 @@ async def record_calls(
     # conditional "claim" update on the call before applying would close it.
     unfinished = await _unapplied(repeated_ids)
     if stored or unfinished:
-        await apply_totals(stored + unfinished)
+        await apply_totals(stored + unfinished, broker=broker)
     if stored:
         await broker.publish(
             calls_topic(project_id), CallsLogged(project_id, tuple(stored))

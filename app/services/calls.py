@@ -1,5 +1,6 @@
 """Record LLM calls, list them and find one."""
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,18 +11,20 @@ import structlog
 from beanie import SortDirection
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
-from app.documents import Log, Project, Session, log_key
+from app.documents import Log, Project, Session, User, log_key, session_key
 from app.documents.log import Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
-from app.pubsub import Broker, CallLogged, calls_topic
+from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
-from app.services.sessions import session_updates
+from app.services.session_totals import publish_changes, session_updates
 from app.services.store_errors import store_errors
+from app.services.users import user_updates
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -99,17 +102,40 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
     log.price_version = result.price_version
 
 
-async def apply_totals(logs: Sequence[Log]) -> None:
-    """Add `logs` to their sessions' totals, then mark them applied.
+async def _bulk(
+    document: type[Session] | type[User], updates: list[UpdateOne]
+) -> BulkWriteResult | None:
+    if not updates:
+        return None
+    return await document.get_pymongo_collection().bulk_write(updates, ordered=False)
 
-    A call is stored with `totals_applied=False` first. If this step fails, the
-    client sees an error and retries; the retry finds the stored call still
-    unapplied and finishes here, so the totals neither miss nor double-count it.
+
+async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
+    """Add `logs` to their sessions' and users' totals, mark them applied, publish.
+
+    A call is stored with `totals_applied=False` first. If this step fails
+    before the totals are written, the client sees an error and retries; the
+    retry finds the stored call still unapplied and finishes here, so the
+    totals do not miss it. Sessions the batch created are published as
+    "created", the others it touched as "totals_changed".
     """
-    updates = session_updates(logs)
+    sessions = session_updates(logs)
+    users = user_updates(logs)
+    changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
-        if updates:
-            await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
+        # Two collections, so two bulk writes; they do not depend on each other.
+        # TODO: a failure after these bulk writes but before the calls are marked
+        # applied makes a retry count them again; acceptable while the window is
+        # one round trip, fixed for good by per-call markers inside the totals.
+        session_result, _ = await asyncio.gather(
+            _bulk(Session, sessions), _bulk(User, users)
+        )
+        if session_result is not None:
+            created = {str(key) for key in (session_result.upserted_ids or {}).values()}
+            for log in logs:
+                if log.session_id is not None:
+                    key = session_key(log.project_id, log.session_id)
+                    changes[key] = "created" if key in created else "totals_changed"
         # One update per call by `_id`: the embedded engine answers an `$in`
         # on `_id` by scanning the collection; MongoDB handles both alike.
         await Log.get_pymongo_collection().bulk_write(
@@ -121,6 +147,7 @@ async def apply_totals(logs: Sequence[Log]) -> None:
         )
     for stored in logs:
         stored.totals_applied = True
+    await publish_changes(broker, changes, now=datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +182,7 @@ async def record_call(
             document = existing
 
     if not document.totals_applied:
-        await apply_totals([document])
+        await apply_totals([document], broker=broker)
     if created:
         await broker.publish(calls_topic(project_id), CallLogged(project_id, document))
         log.info("call.recorded", project_id=project_id, call_id=document.call_id)
@@ -268,7 +295,12 @@ async def logs_by_sessions(
             await Log.find(
                 {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
             )
-            .sort([("timestamp", 1), ("_id", 1)])
+            .sort(
+                [
+                    ("timestamp", SortDirection.ASCENDING),
+                    ("_id", SortDirection.ASCENDING),
+                ]
+            )
             .to_list()
         )
     grouped: dict[str, list[Log]] = {session_id: [] for session_id in session_ids}

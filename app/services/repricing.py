@@ -6,9 +6,9 @@ the price table at the call's time). A dry run only reports, per provider and
 model, how many calls and how much cost would change.
 
 A real run walks the calls in `_id` order, in chunks, and writes each chunk in
-one transaction: the calls' new costs, the `$inc` of their sessions' cost
-totals, and the `$inc` of the hourly roll-ups that count them, so the totals
-always agree with the calls. One run per project at a time (a lease on the
+one transaction: the calls' new costs, the `$inc` of their sessions' and end
+users' cost totals, and the `$inc` of the hourly roll-ups that count them, so
+the totals always agree with the calls. One run per project at a time (a lease on the
 project); a run cut short by a store failure leaves whole chunks done and can
 simply be run again, since calls already repriced no longer change.
 """
@@ -27,12 +27,14 @@ from app.documents import Log, Project
 from app.documents.price import CustomPrice
 from app.documents.rollup import UsageRollup
 from app.documents.session import Session
+from app.documents.user import User
 from app.errors import Conflict, InvalidInput, Unavailable
 from app.pipelines.cost import (
     CostChange,
     log_cost_updates,
     rollup_cost_updates,
     session_cost_updates,
+    user_cost_updates,
 )
 from app.services.calls import LogFilter, ingest_rules, log_query
 from app.services.pricing import price_call
@@ -47,6 +49,7 @@ _TRANSACTIONS_UNSUPPORTED = 20  # IllegalOperation: a standalone mongod
 _FIELDS = (
     "project_id",
     "session_id",
+    "user_id",
     "timestamp",
     "provider",
     "model",
@@ -211,6 +214,7 @@ def _changes(
                 call_key=row["_id"],
                 project_id=row["project_id"],
                 session_id=row.get("session_id"),
+                user_id=row.get("user_id"),
                 timestamp=row["timestamp"],
                 provider=row["provider"],
                 model=row["model"],
@@ -242,6 +246,7 @@ async def _write(changes: list[CostChange]) -> None:
     writes = [
         (logs, log_cost_updates(changes)),
         (Session.get_pymongo_collection(), session_cost_updates(changes)),
+        (User.get_pymongo_collection(), user_cost_updates(changes)),
         (logs.database[UsageRollup.Settings.name], rollup_cost_updates(changes)),
     ]
     with store_errors("reprice_logs"):

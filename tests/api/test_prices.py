@@ -45,6 +45,7 @@ COSTS = """
 query Costs {
   logs { items { id costUsd costSource priceVersion } }
   session(id: "s") { costUsd }
+  user(id: "u") { costUsd }
 }
 """
 SINCE = "2026-01-01T00:00:00Z"
@@ -70,8 +71,11 @@ async def set_price(client: httpx.AsyncClient, key: str, **overrides: Any) -> An
 
 async def costs(client: httpx.AsyncClient, key: str) -> tuple[dict[str, Any], Any]:
     result = await gql(client, COSTS, key=key)
+    assert result.errors == []
     assert result.data is not None
     by_id = {item["id"]: item for item in result.data["logs"]["items"]}
+    # The user's cost total follows its calls exactly like the session's.
+    assert result.data["user"] == result.data["session"]
     return by_id, result.data["session"]
 
 
@@ -250,6 +254,7 @@ async def seed_for_reprice(client: httpx.AsyncClient, project: TestProject) -> N
                 provider="acme",
                 model="acme-large",
                 sessionId="s",
+                userId="u",
                 timestamp=WHEN,
             ),
             call(
@@ -259,15 +264,17 @@ async def seed_for_reprice(client: httpx.AsyncClient, project: TestProject) -> N
                 sessionId="s",
                 promptTokens=1000,
                 completionTokens=500,
+                userId="u",
                 timestamp=WHEN,
             ),
-            call(id="g1", model="gpt-4o", sessionId="s", timestamp=WHEN),
+            call(id="g1", model="gpt-4o", sessionId="s", userId="u", timestamp=WHEN),
             call(
                 id="r1",
                 provider="acme",
                 model="acme-large",
                 costUsd=9.0,
                 sessionId="s",
+                userId="u",
                 timestamp=WHEN,
             ),
         ],

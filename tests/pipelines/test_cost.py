@@ -11,6 +11,7 @@ from app.pipelines.cost import (
     rollup_cost_updates,
     session_cost_updates,
     unpriced_models_pipeline,
+    user_cost_updates,
 )
 from app.pipelines.rollup import RollupDimensions, rollup_key
 
@@ -20,6 +21,7 @@ CHANGE = CostChange(
     call_key="p:c1",
     project_id="p",
     session_id="s",
+    user_id="u",
     timestamp=WHEN,
     provider="acme",
     model="acme-large",
@@ -113,3 +115,16 @@ def test_rollup_cost_updates_move_calls_between_priced_and_unpriced() -> None:
         }
     }
     assert not update._upsert
+
+
+def test_user_cost_updates_follow_the_same_rules_as_sessions() -> None:
+    changes = [
+        CHANGE,
+        replace(CHANGE, call_key="p:c2", user_id=None),
+        replace(CHANGE, call_key="p:c3", totals_applied=False),
+    ]
+
+    (update,) = user_cost_updates(changes)
+
+    assert update._filter == {"_id": "p:u"}
+    assert update._doc == {"$inc": {"cost_usd": pytest.approx(0.25)}}
