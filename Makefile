@@ -56,6 +56,7 @@ export-schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/store_insert.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

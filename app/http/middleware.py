@@ -69,9 +69,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        origin = scope["path"].startswith("/api/")
         declared = Request(scope).headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await error_response(self._refusal())(scope, receive, send)
+            await error_response(self._refusal(), origin=origin)(scope, receive, send)
             return
 
         received = 0
@@ -97,7 +98,7 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if response_started:  # pragma: no cover - routes read before answering
                 raise
-            await error_response(self._refusal())(scope, receive, send)
+            await error_response(self._refusal(), origin=origin)(scope, receive, send)
 
 
 _PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})

@@ -200,6 +200,25 @@ async def test_a_body_over_the_size_limit_is_refused_with_a_json_413(
     assert "4194304-byte limit" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "success_flag"),
+    [("/graphql", False), ("/v1/traces", False), ("/api/logs", True)],
+)
+async def test_every_route_refuses_an_oversized_body_with_the_json_shape(
+    client: httpx.AsyncClient, project: TestProject, path: str, success_flag: bool
+) -> None:
+    response = await client.post(
+        path,
+        content=b"{" + b" " * (4 * 1024 * 1024) + b"}",
+        headers={"Authorization": f"Bearer {project.ingest}"},
+    )
+
+    assert response.status_code == 413
+    body = response.json()
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert ("success" in body) is success_flag
+
+
 async def test_a_streamed_body_over_the_limit_is_refused_with_a_json_413(
     client: httpx.AsyncClient, project: TestProject
 ) -> None:
