@@ -34,7 +34,8 @@ from app.errors import AppError, InvalidInput, PayloadTooLarge, Unavailable
 from app.pubsub import Broker, CallsLogged, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import validate_call
-from app.services.calls import apply_totals, ingest_rules, price_log
+from app.services.calls import IngestRules, apply_totals, ingest_rules, price_log
+from app.services.lookups import find_by_ids
 from app.services.store_errors import store_errors
 from app.settings import Settings
 
@@ -43,7 +44,6 @@ log = structlog.get_logger(__name__)
 Outcome = Literal["stored", "duplicate", "rejected"]
 
 _DUPLICATE_KEY = 11000
-_LOOKUP_SLICE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,47 +106,9 @@ async def record_calls(
 ) -> BatchResult:
     """Validate, price, store and publish a batch; see the module docstring."""
     rules = await ingest_rules(project_id, settings)
-    now = datetime.now(UTC)
-    results: dict[int, ItemResult] = {}
-    pending: list[tuple[int, Log]] = []
-    seen: set[str] = set()
-
-    for index, call in enumerate(calls):
-        if isinstance(call, UnreadableCall):
-            results[index] = _rejected(index, call.call_id, call.error)
-            continue
-        try:
-            document = validate_call(
-                call, project_id=project_id, limits=rules.limits, now=now
-            )
-        except InvalidInput as error:
-            results[index] = _rejected(index, call.id, error)
-            continue
-        if document.id in seen:
-            results[index] = ItemResult(index, document.call_id, "duplicate")
-            continue
-        seen.add(document.id)
-        price_log(document, rules.custom_prices)
-        pending.append((index, document))
-
+    results, pending = _prepare(calls, project_id=project_id, rules=rules)
     failures = await _insert([document for _, document in pending])
-    stored: list[Log] = []
-    repeated_ids: list[str] = []
-    for position, (index, document) in enumerate(pending):
-        write_error = failures.get(position)
-        if write_error is None:
-            stored.append(document)
-            results[index] = ItemResult(index, document.call_id, "stored")
-        elif write_error == _DUPLICATE_KEY:
-            repeated_ids.append(document.id)
-            results[index] = ItemResult(index, document.call_id, "duplicate")
-        else:
-            log.warning("call.write_refused", project_id=project_id, code=write_error)
-            message = (
-                f"the store refused this call (error {write_error}) and did not "
-                "store it; send it again"
-            )
-            results[index] = _rejected(index, document.call_id, Unavailable(message))
+    stored, repeated_ids = _sort_out(pending, failures, results, project_id)
 
     # Calls a failed earlier request stored without finishing their totals.
     # TODO: two requests racing with the same new id can both add its totals
@@ -170,6 +132,61 @@ async def record_calls(
         rejected=batch.count("rejected"),
     )
     return batch
+
+
+def _prepare(
+    calls: Sequence[CallIn | UnreadableCall], *, project_id: str, rules: IngestRules
+) -> tuple[dict[int, ItemResult], list[tuple[int, Log]]]:
+    """Results for the items refused before any write, and the priced calls to insert."""
+    now = datetime.now(UTC)
+    results: dict[int, ItemResult] = {}
+    pending: list[tuple[int, Log]] = []
+    seen: set[str] = set()
+    for index, call in enumerate(calls):
+        if isinstance(call, UnreadableCall):
+            results[index] = _rejected(index, call.call_id, call.error)
+            continue
+        try:
+            document = validate_call(
+                call, project_id=project_id, limits=rules.limits, now=now
+            )
+        except InvalidInput as error:
+            results[index] = _rejected(index, call.id, error)
+            continue
+        if document.id in seen:
+            results[index] = ItemResult(index, document.call_id, "duplicate")
+            continue
+        seen.add(document.id)
+        price_log(document, rules.custom_prices)
+        pending.append((index, document))
+    return results, pending
+
+
+def _sort_out(
+    pending: list[tuple[int, Log]],
+    failures: dict[int, int],
+    results: dict[int, ItemResult],
+    project_id: str,
+) -> tuple[list[Log], list[str]]:
+    """Record each inserted call's outcome; return the stored calls and repeated ids."""
+    stored: list[Log] = []
+    repeated_ids: list[str] = []
+    for position, (index, document) in enumerate(pending):
+        write_error = failures.get(position)
+        if write_error is None:
+            stored.append(document)
+            results[index] = ItemResult(index, document.call_id, "stored")
+        elif write_error == _DUPLICATE_KEY:
+            repeated_ids.append(document.id)
+            results[index] = ItemResult(index, document.call_id, "duplicate")
+        else:
+            log.warning("call.write_refused", project_id=project_id, code=write_error)
+            message = (
+                f"the store refused this call (error {write_error}) and did not "
+                "store it; send it again"
+            )
+            results[index] = _rejected(index, document.call_id, Unavailable(message))
+    return stored, repeated_ids
 
 
 async def _insert(documents: list[Log]) -> dict[int, int]:
@@ -198,13 +215,5 @@ async def _insert(documents: list[Log]) -> dict[int, int]:
 
 async def _unapplied(call_keys: list[str]) -> list[Log]:
     """The stored calls among `call_keys` whose totals are not applied yet."""
-    found: list[Log] = []
-    # `$or` of `_id`s rather than `$in`, in slices: the embedded engine scans
-    # for `$in` on `_id` and refuses expressions more than ~1000 deep.
-    for start in range(0, len(call_keys), _LOOKUP_SLICE):
-        keys = call_keys[start : start + _LOOKUP_SLICE]
-        with store_errors("find_unapplied"):
-            found += await Log.find(
-                {"$or": [{"_id": key} for key in keys], "totals_applied": False}
-            ).to_list()
-    return found
+    with store_errors("find_unapplied"):
+        return await find_by_ids(Log, call_keys, where={"totals_applied": False})

@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import AutoReconnect
 
 from app.documents import Log, Project, Session, log_key, session_key
-from app.services import call_batch
+from app.services import lookups
 from tests.factories import TestProject, gql
 
 
@@ -450,7 +450,7 @@ async def test_a_batch_resent_after_a_failed_totals_step_is_finished_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Stored calls are looked up in slices; small slices make several here.
-    monkeypatch.setattr(call_batch, "_LOOKUP_SLICE", 7)
+    monkeypatch.setattr(lookups, "SLICE", 7)
     logs = [
         {"id": f"big-{index}", "provider": "p", "model": "m", "sessionId": "big"}
         for index in range(30)
