@@ -108,9 +108,15 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
                 if log.session_id is not None:
                     key = session_key(log.project_id, log.session_id)
                     changes[key] = "created" if key in created else "totals_changed"
-        await Log.get_pymongo_collection().update_many(
-            {"_id": {"$in": [log.id for log in logs]}},
-            {"$set": {"totals_applied": True}},
+        # One update per `_id` in one bulk write: MongoDB serves both shapes from
+        # the primary key, but the embedded store scans the whole collection for
+        # an `$in` filter and looks an exact `_id` up directly.
+        await Log.get_pymongo_collection().bulk_write(
+            [
+                UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
+                for log in logs
+            ],
+            ordered=False,
         )
     for stored in logs:
         stored.totals_applied = True
