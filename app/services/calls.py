@@ -136,8 +136,9 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
                 if log.session_id is not None:
                     key = session_key(log.project_id, log.session_id)
                     changes[key] = "created" if key in created else "totals_changed"
-        # One update per call by `_id`: the embedded engine answers an `$in`
-        # on `_id` by scanning the collection; MongoDB handles both alike.
+        # One update per `_id` in one bulk write: MongoDB serves both shapes from
+        # the primary key, but the embedded store scans the whole collection for
+        # an `$in` filter and looks an exact `_id` up directly.
         await Log.get_pymongo_collection().bulk_write(
             [
                 UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
