@@ -13,7 +13,8 @@ another:
 - OTLP `POST /v1/traces`: 100 GenAI spans per protobuf request, 4 in flight;
 - `POST /api/logs`: the origin SDK's body, one call per request, 16 in flight;
 - the store's own `insert_many` ceiling: the same documents, 100 per call, 4 in
-  flight, written straight to the same embedded store with PyMongo.
+  flight, written straight to the same embedded store with PyMongo, and then the
+  store's rate for the per-call `totals_applied` update on those documents.
 
 For each it reports acknowledged events per second, request latency
 percentiles, and the service process's CPU milliseconds per event (utime +
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,7 +50,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -479,7 +480,15 @@ def ceiling_documents(count: int, run: str) -> list[dict[str, Any]]:
     return documents
 
 
-async def insert_many_ceiling(service: Service, batches: int, run: str) -> Result:
+async def store_ceilings(
+    service: Service, batches: int, run: str
+) -> tuple[Result, Result]:
+    """The store's own rates, straight through PyMongo, with the service's documents.
+
+    First `insert_many` of 100 documents, 4 in flight; then, on the documents
+    just inserted, the write `apply_totals` adds per call: a bulk of 100
+    `UpdateOne`s by `_id` setting `totals_applied`.
+    """
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         service.store_uri, tz_aware=True
     )
@@ -491,15 +500,44 @@ async def insert_many_ceiling(service: Service, batches: int, run: str) -> Resul
     chunks = [
         documents[start : start + BATCH] for start in range(0, len(documents), BATCH)
     ]
-    result = Result(name="store insert_many (ceiling)", concurrency=4)
+    inserted: list[list[dict[str, Any]]] = []
 
+    async def insert(chunk: list[dict[str, Any]]) -> None:
+        await collection.insert_many(chunk, ordered=False)
+        inserted.append(chunk)
+
+    async def mark(chunk: list[dict[str, Any]]) -> None:
+        await collection.bulk_write(
+            [
+                UpdateOne({"_id": row["_id"]}, {"$set": {"totals_applied": True}})
+                for row in chunk
+            ],
+            ordered=False,
+        )
+
+    inserts = await _store_rate(
+        "store `insert_many` (ceiling)", chunks, insert, service
+    )
+    marks = await _store_rate("store `totals_applied` updates", inserted, mark, service)
+    await client.close()
+    return inserts, marks
+
+
+async def _store_rate(
+    name: str,
+    chunks: list[list[dict[str, Any]]],
+    write: Callable[[list[dict[str, Any]]], Awaitable[None]],
+    service: Service,
+) -> Result:
+    result = Result(name=name, concurrency=4)
+    pending = list(chunks)
     deadline = time.perf_counter() + SCENARIO_SECONDS
 
     async def worker() -> None:
-        while chunks and time.perf_counter() < deadline:
-            chunk = chunks.pop()
+        while pending and time.perf_counter() < deadline:
+            chunk = pending.pop()
             started = time.perf_counter()
-            await collection.insert_many(chunk, ordered=False)
+            await write(chunk)
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
             result.events += len(chunk)
 
@@ -510,7 +548,6 @@ async def insert_many_ceiling(service: Service, batches: int, run: str) -> Resul
     result.store_cpu_ms = (
         (service.cpu_ticks(service.store_pid) - store_before) * 1000 / CLOCK_TICKS
     )
-    await client.close()
     return result
 
 
@@ -545,7 +582,9 @@ LABELS = {
 BATCHED = ("logCalls", "v1/logs", "otlp")
 
 
-async def measure(service: Service) -> tuple[list[Result], Result, int, int]:
+async def measure(
+    service: Service,
+) -> tuple[list[Result], tuple[Result, Result], int, int]:
     run = uuid.uuid4().hex[:8]
     results = []
     for name, requests, concurrency in SCENARIOS:
@@ -562,16 +601,17 @@ async def measure(service: Service) -> tuple[list[Result], Result, int, int]:
             f"{result.failed_requests} failed requests",
             flush=True,
         )
-    ceiling = await insert_many_ceiling(service, 40, run)
-    print(f"{ceiling.name}: {ceiling.events_per_s:,.0f} events/s", flush=True)
+    ceiling, marks = await store_ceilings(service, 40, run)
+    for result in (ceiling, marks):
+        print(f"{result.name}: {result.events_per_s:,.0f} events/s", flush=True)
     acked = [call_id for result in results for call_id in result.acked_ids]
     missing = await missing_ids(service, acked)
-    return results, ceiling, len(acked), missing
+    return results, (ceiling, marks), len(acked), missing
 
 
 def report(
     results: list[Result],
-    ceiling: Result,
+    baselines: tuple[Result, Result],
     acked: int,
     missing: int,
     *,
@@ -579,6 +619,7 @@ def report(
     load: tuple[float, float],
 ) -> str:
     by_label = {result.name: result for result in results}
+    ceiling, marks = baselines
     lines = [
         "## Ingest",
         "",
@@ -595,9 +636,9 @@ def report(
         "| route | in flight | events/s | p50 ms | p95 ms | p99 ms | service CPU ms/event | store CPU ms/event | failed requests |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for result in [*results, ceiling]:
+    for result in [*results, ceiling, marks]:
         service_cpu = (
-            f"{result.service_cpu_ms_per_event:.3f}" if result is not ceiling else "—"
+            "—" if result in baselines else f"{result.service_cpu_ms_per_event:.3f}"
         )
         lines.append(
             f"| {result.name} | {result.concurrency} | {result.events_per_s:,.0f} | "
@@ -629,17 +670,27 @@ def report(
     )
     logs = by_label[LABELS["v1/logs"]]
     store_ratio = logs.store_cpu_ms_per_event / ceiling.store_cpu_ms_per_event
+    # What the store alone allows for an insert plus the flag update of one call.
+    insert_and_mark = 1 / (1 / ceiling.events_per_s + 1 / marks.events_per_s)
     lines += [
         "",
         "Where the store's time goes: a stored call costs the embedded store "
         f"{logs.store_cpu_ms_per_event:.1f} ms of CPU through `POST /v1/logs` against "
         f"{ceiling.store_cpu_ms_per_event:.1f} ms for the bare `insert_many` "
-        f"({store_ratio:.1f} times), because each call is also marked `totals_applied` (one "
-        "more document write) and its session and user totals are upserted; the embedded "
-        "engine re-encodes and re-validates a whole document on every update. The "
-        f"service process used {logs.service_cpu_ms / logs.seconds / 10:.0f}% of a core "
-        f"during that scenario and the store process {logs.store_cpu_ms / logs.seconds / 10:.0f}%: "
-        "the persisted rate follows the store's write cost.",
+        f"({store_ratio:.1f} times). Besides its insert, every call gets its "
+        "`totals_applied` flag set (an update by `_id`, measured alone above at "
+        f"{marks.events_per_s:,.0f} per second: the engine rewrites a whole document "
+        "per update) and its share of the session and user upserts. Insert plus flag "
+        f"alone allow {insert_and_mark:,.0f} calls per second here; `POST /v1/logs` "
+        f"persisted {logs.events_per_s / insert_and_mark:.2f} x that, the rest being "
+        "the session and user totals. The service process used "
+        f"{logs.service_cpu_ms / logs.seconds / 10:.0f}% of a core during that "
+        f"scenario and the store process {logs.store_cpu_ms / logs.seconds / 10:.0f}%: "
+        "the persisted rate follows the store's write cost, not the service's. The "
+        "0.8 x `insert_many` target cannot be met on this engine while every call "
+        "costs an insert and an update; cheaper updates in the embedded store (a "
+        "bulk of updates committed together, as its inserts now are) are the next "
+        "step, and MongoDB does not have this cost.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -665,13 +716,13 @@ def main() -> None:
     work_dir = Path(tempfile.mkdtemp(prefix="llmd-bench-"))
     service = start_service(work_dir)
     try:
-        results, ceiling, acked, missing = asyncio.run(measure(service))
+        results, baselines, acked, missing = asyncio.run(measure(service))
     finally:
         stop_service(service)
         shutil.rmtree(work_dir, ignore_errors=True)
     section = report(
         results,
-        ceiling,
+        baselines,
         acked,
         missing,
         seconds=time.perf_counter() - started,
