@@ -12,6 +12,11 @@ from app.services.keys import KEY_PREFIX, Principal
 ORIGIN_KEY_HEADER = "x-project-id"
 
 
+def is_origin_route(path: str) -> bool:
+    """Whether `path` is one of the origin service's REST routes (`/api/...`)."""
+    return path.startswith("/api/")
+
+
 def bearer_secret(headers: Any) -> str | None:
     """The key from `Authorization: Bearer <key>`, or None."""
     value: str | None = headers.get("authorization")
@@ -29,7 +34,7 @@ def presented_secret(path: str, headers: Any) -> str | None:
     an ingest key. `Authorization: Bearer` works everywhere and wins.
     """
     secret = bearer_secret(headers)
-    if secret is None and path.startswith("/api/"):
+    if secret is None and is_origin_route(path):
         secret = headers.get(ORIGIN_KEY_HEADER)
         if secret is None:
             message = (

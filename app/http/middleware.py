@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppError, PayloadTooLarge
-from app.http.common import error_response, presented_secret
+from app.http.common import error_response, is_origin_route, presented_secret
 from app.logconfig import request_id_var
 from app.services.keys import KeyVerifier
 
@@ -69,7 +69,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = scope["path"].startswith("/api/")
+        origin = is_origin_route(scope["path"])
         declared = Request(scope).headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await error_response(self._refusal(), origin=origin)(scope, receive, send)
@@ -128,7 +128,7 @@ class AuthenticationMiddleware:
             secret = presented_secret(scope["path"], request.headers)
             principal = await verifier.verify(secret)
         except AppError as error:
-            origin = scope["path"].startswith("/api/")
+            origin = is_origin_route(scope["path"])
             await error_response(error, origin=origin)(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal

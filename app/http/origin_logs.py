@@ -10,12 +10,11 @@ logged, and neither is `apiKeyMask`.
 """
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -24,6 +23,7 @@ from app.documents.log import MetadataValue, Status
 from app.errors import AppError, InvalidInput, NotFound
 from app.http.common import caller, error_response
 from app.http.ingest import item_error
+from app.http.origin_params import count, date_range, instant
 from app.services import calls
 from app.services.call_input import CallIn
 from app.services.calls import LogFilter
@@ -175,19 +175,13 @@ async def list_logs(request: Request) -> Response:
     settings = request.app.state.settings
     try:
         principal = caller(request, "read")
-        params = request.query_params
-        limit = min(
-            _int_param(params, "limit", _DEFAULT_LIMIT, minimum=1),
-            settings.max_page_size,
-        )
-        skip = _int_param(params, "skip", 0, minimum=0)
-        if skip > _MAX_SKIP:
-            message = (
-                f"skip is over {_MAX_SKIP}; narrow the list with startDate and endDate"
-            )
-            raise InvalidInput(message, field="skip")
+        limit = count(request, "limit", _DEFAULT_LIMIT, None)
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1", field="limit")
+        limit = min(limit, settings.max_page_size)
+        skip = count(request, "skip", 0, _MAX_SKIP)
         rows, total = await calls.list_logs_by_offset(
-            principal.project_id, _log_filter(params), limit=limit, skip=skip
+            principal.project_id, _log_filter(request), limit=limit, skip=skip
         )
     except AppError as error:
         return error_response(error, origin=True)
@@ -212,38 +206,9 @@ async def get_log(request: Request) -> Response:
     return JSONResponse(origin_log_json(row))
 
 
-def _int_param(params: QueryParams, name: str, default: int, *, minimum: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        message = f"{name} must be a whole number of at least {minimum}, got {raw!r}"
-        raise InvalidInput(message, field=name)
-    return value
-
-
-def _date_param(params: QueryParams, name: str) -> datetime | None:
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        message = (
-            f"{name} must be an ISO 8601 date or time, for example 2026-01-31T00:00:00Z"
-        )
-        raise InvalidInput(message, field=name) from None
-    return (
-        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    )
-
-
-def _log_filter(params: QueryParams) -> LogFilter:
+def _log_filter(request: Request) -> LogFilter:
     """The origin's filters; `projectId` is ignored because the key decides."""
+    params = request.query_params
     statuses: tuple[Status, ...] = ()
     status = params.get("status")
     if status:
@@ -251,22 +216,15 @@ def _log_filter(params: QueryParams) -> LogFilter:
             message = f"status must be success, error or failed, got {status!r}"
             raise InvalidInput(message, field="status")
         statuses = (_STATUSES[status.lower()],)
-    end = _date_param(params, "endDate")
+    since, before = date_range(request)
     provider = params.get("provider")
     model = params.get("model")
     return LogFilter(
-        start=_date_param(params, "startDate"),
-        # The origin's endDate is inclusive; stored times have millisecond precision.
-        end=end + timedelta(milliseconds=1) if end is not None else None,
+        start=since,
+        end=before,
         providers=(provider.lower(),) if provider else (),
         models=(model,) if model else (),
         statuses=statuses,
-    )
-
-
-def _iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 
@@ -275,7 +233,7 @@ def origin_log_json(log: Log) -> dict[str, Any]:
     error = log.error
     return {
         "id": log.call_id,
-        "timestamp": _iso(log.timestamp),
+        "timestamp": instant(log.timestamp),
         "projectId": log.project_id,
         "environment": log.environment,
         "sessionId": log.session_id,
@@ -301,5 +259,5 @@ def origin_log_json(log: Log) -> dict[str, Any]:
         "reasoningTokens": log.reasoning_tokens,
         "promptTruncated": log.prompt_truncated,
         "responseTruncated": log.response_truncated,
-        "receivedAt": _iso(log.received_at),
+        "receivedAt": instant(log.received_at),
     }
