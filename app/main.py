@@ -17,7 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app import metrics
 from app.db import MongoClient, connect, init_db, ping
-from app.http import origin_sessions
+from app.http import ingest, origin_logs, origin_sessions, otlp
 from app.http.graphql import GraphQLApp
 from app.http.middleware import (
     AuthenticationMiddleware,
@@ -146,6 +146,11 @@ def create_app(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/v1/logs", ingest.post_logs, methods=["POST"]),
+            Route("/v1/traces", otlp.post_traces, methods=["POST"]),
+            Route("/api/logs", origin_logs.create_log, methods=["POST"]),
+            Route("/api/logs", origin_logs.list_logs, methods=["GET"]),
+            Route("/api/logs/{log_id}", origin_logs.get_log, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *origin_sessions.routes,
@@ -154,15 +159,15 @@ def create_app(
     if settings.metrics_enabled:
         app.router.routes.append(Route("/metrics", metrics_endpoint))
     # Added last = runs first: CORS answers preflights before authentication.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Project-ID"],
             expose_headers=[
                 "Retry-After",

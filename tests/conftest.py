@@ -39,6 +39,8 @@ def settings(store: EmbeddedStore) -> Settings:
         admin_token=SecretStr(ADMIN_TOKEN),
         # The suite sends bursts from one key; rate limits have their own tests.
         rate_limit_per_s=0,
+        # Tests change projects directly in the store; read them every time.
+        project_cache_ttl_s=0,
         session_sweep_interval_s=0,
     )
 

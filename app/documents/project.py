@@ -51,6 +51,9 @@ class Project(Document):
     # Set when deletion starts: keys stop working and the project disappears at
     # once; a deletion cut short by an outage is finished by deleting again.
     deleting_since: datetime | None = None
+    # Set while a `repriceLogs` run holds the project, so two never overlap; a
+    # crashed run's lease simply expires.
+    reprice_lease_until: datetime | None = None
 
     class Settings:
         name = "projects"

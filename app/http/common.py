@@ -9,9 +9,14 @@ from starlette.responses import JSONResponse
 from app import metrics
 from app.documents.project import Scope
 from app.errors import AppError, Forbidden, Unauthenticated
-from app.services.keys import Principal, ServerAdmin
+from app.services.keys import KEY_PREFIX, Principal, ServerAdmin
 
 ORIGIN_KEY_HEADER = "x-project-id"
+
+
+def is_origin_route(path: str) -> bool:
+    """Whether `path` is one of the origin service's REST routes (`/api/...`)."""
+    return path.startswith("/api/")
 
 
 def bearer_secret(headers: Any) -> str | None:
@@ -31,8 +36,23 @@ def presented_secret(path: str, headers: Any) -> str | None:
     an ingest key. `Authorization: Bearer` works everywhere and wins.
     """
     secret = bearer_secret(headers)
-    if secret is None and path.startswith("/api/"):
+    if secret is None and is_origin_route(path):
         secret = headers.get(ORIGIN_KEY_HEADER)
+        if secret is None:
+            message = (
+                "send an ingest key in X-Project-ID (the SDK's projectId setting) "
+                "or as 'Authorization: Bearer <key>'"
+            )
+            raise Unauthenticated(message)
+        if not secret.strip().startswith(f"{KEY_PREFIX}_"):
+            # The origin took a plain project name here; we need a key, and the
+            # value is not echoed back in case it is a mistyped secret.
+            message = (
+                "X-Project-ID holds a project name, not an API key: put an ingest "
+                f"key ({KEY_PREFIX}_ingest_...) in X-Project-ID, or send "
+                "'Authorization: Bearer <key>'"
+            )
+            raise Unauthenticated(message)
     return secret
 
 
@@ -53,13 +73,16 @@ def caller(request: Request, scope: Scope) -> Principal:
 def error_response(
     error: AppError,
     *,
+    origin: bool = False,
     graphql: bool = False,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The JSON body every plain HTTP route answers an `AppError` with.
 
-    `graphql=True` shapes it as a GraphQL response (`{"errors": [...]}`), for
-    refusals on `/graphql` that happen before the schema runs.
+    `origin=True` adds the `"success": false` that the origin's REST routes
+    answered with, for clients that test it. `graphql=True` shapes it as a
+    GraphQL response (`{"errors": [...]}`), for refusals on `/graphql` that
+    happen before the schema runs.
     """
     headers = dict(headers or {})
     retry_after = getattr(error, "retry_after_s", None)
@@ -71,6 +94,7 @@ def error_response(
         message = detail.pop("message")
         body = {"errors": [{"message": message, "extensions": detail}]}
     else:
-        body = {"error": detail}
+        body = {"success": False} if origin else {}
+        body["error"] = detail
     metrics.record_error(error.code)
     return JSONResponse(body, status_code=error.http_status, headers=headers)

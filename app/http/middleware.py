@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.errors import AppError, PayloadTooLarge, RateLimited, Unauthenticated
-from app.http.common import error_response, presented_secret
+from app.http.common import error_response, is_origin_route, presented_secret
 from app.logconfig import request_id_var
 from app.services.keys import KeyVerifier
 from app.services.rate_limit import Decision, RateLimiter
@@ -155,11 +155,16 @@ class AuthenticationMiddleware:
             if not decision.allowed:
                 metrics.record_rate_limited("http")
                 await error_response(
-                    _refusal(decision), graphql=as_graphql, headers=decision.headers()
+                    _refusal(decision),
+                    origin=is_origin_route(scope["path"]),
+                    graphql=as_graphql,
+                    headers=decision.headers(),
                 )(scope, receive, send)
                 return
         except AppError as error:
-            await error_response(error, graphql=as_graphql)(scope, receive, send)
+            await error_response(
+                error, origin=is_origin_route(scope["path"]), graphql=as_graphql
+            )(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         headers = decision.headers() if limiter.enabled else {}
@@ -167,41 +172,47 @@ class AuthenticationMiddleware:
 
 
 class _BodyTooLarge(Exception):
-    """Raised from `receive` once a body passes the limit; never a client's to see."""
+    """Raised from `receive` when the body passes the limit mid-stream.
+
+    Deliberately not an `HTTPException`: Starlette's exception middleware would
+    answer it in plain text before it reaches `BodyLimitMiddleware`.
+    """
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `max_body_bytes` with a coded 413.
+    """Refuse request bodies over `max_body_bytes` with the JSON error shape (413).
 
-    A declared `Content-Length` over the limit is refused before reading; a
-    body that streams past it is cut off at the limit. (Starlette's own limit
-    answers in plain text; clients here expect a code.)
+    A declared `Content-Length` over the limit is refused before any other work;
+    a body sent without one (chunked) is counted as it arrives and refused when
+    it passes the limit. Replaces Starlette's own limit, which answers in plain
+    text. On `/graphql` the refusal is GraphQL-shaped.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
-    def _refusal(self, scope: Scope) -> AppError:
+    def _refusal(self) -> PayloadTooLarge:
         message = (
-            f"the request body is larger than {self.max_body_bytes} bytes; send "
-            "smaller batches (LLMD_MAX_BODY_BYTES sets the limit)"
+            f"the request body is over the {self.max_body_bytes}-byte limit; send "
+            "fewer calls per request (LLMD_MAX_BODY_BYTES sets the limit)"
         )
-        return PayloadTooLarge(message)
+        return PayloadTooLarge(message, field="body")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        origin = is_origin_route(scope["path"])
         as_graphql = scope["path"] == GRAPHQL_PATH
         declared = Request(scope).headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            response = error_response(self._refusal(scope), graphql=as_graphql)
-            await response(scope, receive, send)
+            refusal = error_response(self._refusal(), origin=origin, graphql=as_graphql)
+            await refusal(scope, receive, send)
             return
 
         received = 0
-        started = False
+        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -212,16 +223,16 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def watched_send(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
-                started = True
+                response_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watched_send)
         except _BodyTooLarge:
-            if started:  # pragma: no cover - handlers read the body before answering
+            if response_started:  # pragma: no cover - routes read before answering
                 raise
-            response = error_response(self._refusal(scope), graphql=as_graphql)
-            await response(scope, receive, send)
+            refusal = error_response(self._refusal(), origin=origin, graphql=as_graphql)
+            await refusal(scope, receive, send)

@@ -2,10 +2,12 @@
 
 import strawberry
 
-from app.resolvers import api_key, log, session
+from app.resolvers import api_key, log, price, session
 from app.resolvers import project as project_resolvers
 from app.schema.permissions import CanIngest, CanManage, IsAdmin, IsServerAdmin
+from app.schema.types.ingest import LogCallsPayload
 from app.schema.types.log import Log
+from app.schema.types.price import CustomPrice, RepriceReport
 from app.schema.types.project import (
     ApiKey,
     CreateApiKeyPayload,
@@ -66,6 +68,47 @@ class Mutation:
             "LLMD_KEY_CACHE_TTL_S by others. Revoking again changes nothing. A "
             "project's last active admin key can only be revoked with the server "
             "admin token."
+        ),
+    )
+    log_calls: LogCallsPayload = strawberry.mutation(
+        resolver=log.log_calls,
+        permission_classes=[CanIngest],
+        description=(
+            "Record up to maxBatchSize (default 1000) calls in one request (ingest "
+            "scope), with one result per call: STORED, DUPLICATE or REJECTED. A "
+            "rejected call does not stop the others. A batch over the limit fails "
+            "with PAYLOAD_TOO_LARGE; a store failure fails the whole batch with "
+            "UNAVAILABLE and nothing is reported stored."
+        ),
+    )
+    set_custom_price: CustomPrice = strawberry.mutation(
+        resolver=price.set_custom_price,
+        permission_classes=[IsAdmin],
+        description=(
+            "Add a custom price, or replace the one with the same modelPattern, "
+            "provider and effectiveFrom (admin scope). New calls use it at once; "
+            "stored calls keep their cost until repriceLogs."
+        ),
+    )
+    delete_custom_price: bool = strawberry.mutation(
+        resolver=price.delete_custom_price,
+        permission_classes=[IsAdmin],
+        description=(
+            "Delete one custom price (admin scope); false when there was none. "
+            "Stored calls keep their cost until repriceLogs."
+        ),
+    )
+    reprice_logs: RepriceReport = strawberry.mutation(
+        resolver=price.reprice_logs,
+        permission_classes=[IsAdmin],
+        description=(
+            "Price the filtered calls again with today's price table and custom "
+            "prices (admin scope); calls whose cost was reported are never changed. "
+            "dryRun: true reports per model how many calls and how much cost would "
+            "change and writes nothing. A real run updates the calls and keeps "
+            "session totals and hourly roll-ups in step, chunk by chunk in "
+            "transactions; one run per project at a time (CONFLICT otherwise); at "
+            "most maxRepriceCalls (default 100000) calls per run."
         ),
     )
     start_session: Session = strawberry.mutation(

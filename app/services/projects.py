@@ -15,6 +15,7 @@ from app.documents.project import (
     MIN_SESSION_TIMEOUT_MINUTES,
 )
 from app.errors import Conflict, InvalidInput, NotFound
+from app.services.calls import forget_ingest_rules
 from app.services.keys import Caller, IssuedKey, KeyVerifier, ServerAdmin, issue_key
 from app.services.store_errors import read_limit_ms, store_errors
 
@@ -165,6 +166,7 @@ async def update_project_settings(
         return await get_project(project_id)
 
     project = await _update(project_id, changes)
+    forget_ingest_rules(project_id)
     log.info("project.settings_changed", project_id=project_id, fields=sorted(changes))
     return project
 
@@ -196,6 +198,7 @@ async def delete_project(project_id: str, verifier: KeyVerifier) -> DeletedProje
         if marked.matched_count == 0 and await Project.get(project_id) is None:
             raise NotFound(f"there is no project {project_id!r}", field="project")
     verifier.invalidate()
+    forget_ingest_rules(project_id)
 
     deleted: dict[str, int] = {}
     with store_errors("delete_project"):

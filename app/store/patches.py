@@ -300,11 +300,10 @@ async def _insert_in_batches(
 
 # 3. Collection scan when an `_id` is missing
 
-# TODO: `update_many` by `{"_id": {"$in": [...]}}` (how a recorded call is marked
-# totals-applied) and `find` of a missing `_id` still scan the collection, in the
-# read path's general query. Acceptable while the embedded store serves trials and
-# tests (0.5 s at 30k calls). A fix: answer plain-string `_id` equality and `$in`
-# in that read path from storage keys, or mark calls by `_id` equality instead.
+# TODO: `update_many`/`delete_many` by `{"_id": {"$in": [...]}}` and `find` of a
+# missing `_id` still scan the collection in the read path's general query; the
+# service avoids both on hot paths (calls are marked applied by `_id` equality).
+# A fix: answer plain-string `_id` equality and `$in` there from storage keys.
 
 
 def patch_sqlite_missing_id_lookup() -> bool:

@@ -100,7 +100,7 @@ ROWS = [
             },
             status=413,
             code="PAYLOAD_TOO_LARGE",
-            says="larger than 65536 bytes",
+            says="over the 65536-byte limit",
         ),
         id="huge-variables",
     ),
