@@ -76,6 +76,14 @@ async def seed_tenants(client: httpx.AsyncClient) -> Tenants:
         key=a.admin,
     )
     assert message.errors == [], message.errors
+    priced = await gql(
+        client,
+        'mutation { setCustomPrice(input: {modelPattern: "CANARY-A-model", '
+        'inputPerMtok: 1.5, outputPerMtok: 2.5, effectiveFrom: "2020-01-01T00:00:00Z"})'
+        " { modelPattern } }",
+        key=a.admin,
+    )
+    assert priced.errors == [], priced.errors
     renamed = await gql(
         client,
         'mutation { renameProject(name: "CANARY-A-project") { id } }',

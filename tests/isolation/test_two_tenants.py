@@ -494,6 +494,161 @@ async def _api_complete(probe: Probe) -> None:
     assert completed.status_code == 404
 
 
+# Prices and batch ingest -------------------------------------------------------
+
+
+@case("Query.customPrices")
+async def _custom_prices(probe: Probe) -> None:
+    body = await probe.ask(
+        "{ customPrices { modelPattern provider inputPerMtok } }",
+        key=probe.tenants.b.admin,
+    )
+    assert body["data"]["customPrices"] == []
+
+
+@case("Query.unpricedModels")
+async def _unpriced_models(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.like_missing(
+        "query Q($u: String) { unpricedModels(filter: {userId: $u}) "
+        "{ provider model callCount } }",
+        {"u": t.user_id},
+        t.user_id,
+        key=t.b.reader,
+    )
+    assert body["data"]["unpricedModels"] == []
+
+
+@case("Mutation.logCalls")
+async def _log_calls(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.ask(
+        "mutation M($inputs: [LogCallInput!]!) { logCalls(inputs: $inputs) "
+        "{ storedCount duplicateCount results { id status } } }",
+        {
+            "inputs": [
+                {"id": t.call_id, "provider": "openai", "model": "b-model"},
+                {"id": "a-call-2", "provider": "openai", "model": "b-model"},
+            ]
+        },
+        key=t.b.ingest,
+    )
+    # A's ids are new in B's project: stored as B's, not duplicates of A's.
+    assert body["data"]["logCalls"]["storedCount"] == 2
+    assert body["data"]["logCalls"]["duplicateCount"] == 0
+
+
+CANARY_PRICE = {
+    "modelPattern": f"{CANARY}-model",
+    "effectiveFrom": "2020-01-01T00:00:00Z",
+}
+
+
+@case("Mutation.setCustomPrice")
+async def _set_custom_price(probe: Probe) -> None:
+    t = probe.tenants
+    body = await probe.ask(
+        "mutation M($p: String!) { setCustomPrice(input: {modelPattern: $p, "
+        'inputPerMtok: 9, outputPerMtok: 9, effectiveFrom: "2020-01-01T00:00:00Z"}) '
+        "{ inputPerMtok } }",
+        {"p": "a-model-pattern"},
+        key=t.b.admin,
+    )
+    assert body["data"]["setCustomPrice"] == {"inputPerMtok": 9.0}
+
+
+@case("Mutation.deleteCustomPrice")
+async def _delete_custom_price(probe: Probe) -> None:
+    t = probe.tenants
+    # B names A's price exactly (B sends the canary itself: it is B's input).
+    response = await probe.client.post(
+        "/graphql",
+        json={
+            "query": "mutation M($k: CustomPriceKeyInput!) { deleteCustomPrice(key: $k) }",
+            "variables": {"k": CANARY_PRICE},
+        },
+        headers={"Authorization": f"Bearer {t.b.admin}"},
+    )
+    probe.seen.append(response.text)
+    assert response.json() == {"data": {"deleteCustomPrice": False}}
+
+
+@case("Mutation.repriceLogs")
+async def _reprice_logs(probe: Probe) -> None:
+    t = probe.tenants
+    for dry_run in (True, False):
+        body = await probe.ask(
+            "mutation M($d: Boolean!) { repriceLogs(dryRun: $d) "
+            "{ examinedCount changedCount models { model } } }",
+            {"d": dry_run},
+            key=t.b.admin,
+        )
+        assert body["data"]["repriceLogs"]["examinedCount"] == 0
+
+
+@case("/v1/logs")
+async def _v1_logs(probe: Probe) -> None:
+    t = probe.tenants
+    response = await probe.http(
+        "POST",
+        "/v1/logs",
+        key=t.b.ingest,
+        body={"logs": [{"id": t.call_id, "provider": "openai", "model": "b-model",
+                        "sessionId": t.session_id}]},
+    )  # fmt: skip
+    assert response.json()["stored"] == 1
+
+
+@case("/v1/traces")
+async def _v1_traces(probe: Probe) -> None:
+    t = probe.tenants
+    now_ns = int(datetime.now(UTC).timestamp() * 1e9)
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "b7ad6b7169203331",
+        "name": "chat b-model",
+        "startTimeUnixNano": str(now_ns - 10**9),
+        "endTimeUnixNano": str(now_ns),
+        "attributes": [
+            {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+            {"key": "gen_ai.request.model", "value": {"stringValue": "b-model"}},
+            {"key": "gen_ai.conversation.id", "value": {"stringValue": t.session_id}},
+        ],
+    }
+    response = await probe.http(
+        "POST",
+        "/v1/traces",
+        key=t.b.ingest,
+        body={"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]},
+    )
+    assert response.status_code == 200
+
+
+@case("/api/logs")
+async def _api_logs(probe: Probe) -> None:
+    t = probe.tenants
+    listed = await probe.http_like_missing(
+        "GET", f"/api/logs?userId={t.user_id}", t.user_id, key=t.b.reader
+    )
+    assert listed.json()["total"] == 0
+    created = await probe.http(
+        "POST",
+        "/api/logs",
+        key=t.b.ingest,
+        body={"id": t.call_id, "provider": "openai", "model": "b-model"},
+    )
+    assert created.status_code == 201
+
+
+@case("/api/logs/{log_id}")
+async def _api_log(probe: Probe) -> None:
+    t = probe.tenants
+    found = await probe.http_like_missing(
+        "GET", f"/api/logs/{t.call_id}", t.call_id, key=t.b.reader
+    )
+    assert found.status_code == 404
+
+
 # Subscriptions ------------------------------------------------------------
 
 
