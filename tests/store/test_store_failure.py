@@ -3,7 +3,8 @@
 A real `python -m app serve` process on its own data folder (the session's
 store is left alone). Its embedded store is killed (the supervisor starts it
 again) and later frozen with SIGSTOP, then thawed. Every call is sent in
-batches of five (aliases of `logCall` in one request). Afterwards: every
+batches of five, alternately as `POST /v1/logs` and as five aliased `logCall`s in
+one GraphQL request. Afterwards: every
 acknowledged call is stored exactly once, every call not acknowledged was
 reported as failed to its sender, nothing failed any other way, `/readyz`
 was 503 during the outage, and the service recovered without a restart.
@@ -44,6 +45,7 @@ class Outcomes:
     failed: set[str] = field(default_factory=set)
     unexpected: list[str] = field(default_factory=list)
     retry_after_seen: bool = False
+    plain_http_503: bool = False
 
     def record(self, ids: list[str], response: httpx.Response | None) -> None:
         if response is None:  # the connection broke: the sender saw an error
@@ -52,8 +54,19 @@ class Outcomes:
         if response.status_code in (503, 504):
             self.failed.update(ids)
             self.retry_after_seen |= "retry-after" in response.headers
+            if response.status_code == 503 and "error" in response.json():
+                self.plain_http_503 |= "retry-after" in response.headers
             return
         body: dict[str, Any] = response.json()
+        if "results" in body and response.status_code in (200, 207):
+            # POST /v1/logs: one result per call.
+            for result in body["results"]:
+                acked = result["status"] in ("stored", "duplicate")
+                (self.acked if acked else self.failed).add(result["id"])
+                code = (result.get("error") or {}).get("code")
+                if not acked and code not in RETRYABLE_CODES:
+                    self.unexpected.append(f"item refused with {code}")
+            return
         codes = {
             (error.get("extensions") or {}).get("code")
             for error in body.get("errors") or ()
@@ -75,15 +88,29 @@ class Outcomes:
                 self.failed.add(call_id)
 
 
+def v1_logs_body(ids: list[str]) -> dict[str, Any]:
+    calls = [
+        {"id": call_id, "provider": "openai", "model": "gpt-4o-mini",
+         "sessionId": SESSION, "promptTokens": 10, "completionTokens": 2}
+        for call_id in ids
+    ]  # fmt: skip
+    return {"logs": calls}
+
+
 async def send_batch(
     http: httpx.AsyncClient, key: str, ids: list[str], outcomes: Outcomes
 ) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    plain_http = int(ids[0].rsplit("-", 2)[-2]) % 2 == 1
     try:
-        response = await http.post(
-            "/graphql",
-            json={"query": batch_mutation(ids)},
-            headers={"Authorization": f"Bearer {key}"},
-        )
+        if plain_http:
+            response = await http.post(
+                "/v1/logs", json=v1_logs_body(ids), headers=headers
+            )
+        else:
+            response = await http.post(
+                "/graphql", json={"query": batch_mutation(ids)}, headers=headers
+            )
     except httpx.TransportError:
         outcomes.record(ids, None)
         return
@@ -198,6 +225,7 @@ async def test_writes_survive_a_store_crash_and_freeze_without_loss_or_doubles(
     assert any(call_id.startswith("crash-") for call_id in outcomes.failed)
     assert any(call_id.startswith("frozen-") for call_id in outcomes.failed)
     assert outcomes.retry_after_seen
+    assert outcomes.plain_http_503  # POST /v1/logs: 503 with Retry-After
     assert 503 in readiness
     assert ready_at_end == 200
     # Everything sent was either acknowledged or reported failed, then retried.
