@@ -10,6 +10,7 @@ from app.errors import Unauthenticated
 from app.loaders import Loaders
 from app.pubsub import Broker
 from app.services.keys import KeyVerifier, Principal
+from app.services.usage_window import UsageWindows
 from app.settings import Settings
 
 
@@ -22,6 +23,7 @@ class Context:
     settings: Settings
     broker: Broker
     verifier: KeyVerifier
+    usage_windows: UsageWindows
     principal: Principal | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, object] | None = None
@@ -42,3 +44,8 @@ class Context:
         if self._loaders is None:
             self._loaders = Loaders.for_project(self.caller.project_id)
         return self._loaders
+
+    def reset_loaders(self) -> None:
+        """Fresh loaders for the next subscription event: a WebSocket's context
+        lives for hours, and cached rows must not outlive the event they served."""
+        self._loaders = None

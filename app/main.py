@@ -4,27 +4,28 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
-from app.errors import AppError
 from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
+from app.http.websocket import ConnectionGuard, LiveTransportHandler
 from app.logconfig import configure_logging
-from app.pubsub import InMemoryBroker
+from app.pubsub import build_broker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
+from app.services.usage_window import UsageWindows
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
 
@@ -46,9 +47,24 @@ type StartupHook = Callable[[StartupInfo], None]
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and WebSocket authentication."""
 
+    graphql_transport_ws_handler_class = LiveTransportHandler
+
     def __init__(self, app: Starlette, **kwargs: Any) -> None:
         self.app = app
         super().__init__(**kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        # Own the socket's context, so its connection slot is freed however
+        # the socket ends.
+        websocket = WebSocket(scope, receive=receive, send=send)
+        context = await self.get_context(websocket, websocket)
+        try:
+            await self.run(websocket, context=context)
+        finally:
+            self.app.state.connections.release(context)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
@@ -61,25 +77,13 @@ class GraphQLApp(GraphQL[Context, None]):
             settings=state.settings,
             broker=state.broker,
             verifier=state.verifier,
+            usage_windows=state.usage_windows,
             principal=principal,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object]:
-        params = context.connection_params or {}
-        raw = (
-            params.get("authorization")
-            or params.get("Authorization")
-            or params.get("apiKey")
-        )
-        secret = raw if isinstance(raw, str) else None
-        if secret is not None and secret.lower().startswith("bearer "):
-            secret = secret[len("bearer ") :]
-        try:
-            context.principal = await context.verifier.verify(secret)
-        except AppError as error:
-            log.info("websocket.refused", code=error.code)
-            raise ConnectionRejectionError({"code": error.code}) from None
-        return UNSET
+        await self.app.state.connections.admit(context)
+        return cast("UnsetType", UNSET)
 
 
 def create_app(
@@ -118,6 +122,8 @@ def create_app(
             yield
         finally:
             app.state.shutting_down = True
+            await app.state.usage_windows.close()
+            await app.state.broker.close()
             await client.close()
             if store is not None:
                 await store.stop()
@@ -137,8 +143,16 @@ def create_app(
 
     app = Starlette(lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.state.settings = settings
-    app.state.broker = InMemoryBroker(settings.subscriber_queue_size)
+    app.state.broker = build_broker(settings)
     app.state.verifier = KeyVerifier(ttl_s=settings.key_cache_ttl_s)
+    app.state.usage_windows = UsageWindows(
+        app.state.broker, max_calls=settings.usage_window_max_calls
+    )
+    app.state.connections = ConnectionGuard(
+        app.state.verifier,
+        max_per_key=settings.max_connections_per_key,
+        recheck_s=settings.ws_key_recheck_s,
+    )
     app.state.shutting_down = False
 
     graphql = GraphQLApp(

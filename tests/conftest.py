@@ -1,19 +1,17 @@
 """Shared fixtures: one real embedded store, one app, an HTTP client and a live server."""
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
 from app.store.embedded import EmbeddedStore
 from tests.factories import TestProject, make_project
+from tests.live_helpers import serve
 
 
 @pytest.fixture(scope="session")
@@ -51,27 +49,11 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
+async def live_url(app: Starlette, settings: Settings) -> AsyncIterator[str]:
     """The same app behind a real uvicorn socket, for WebSocket clients."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serve(app, ws_max_size=settings.max_ws_message_bytes) as url:
+        yield url
 
 
 @pytest.fixture

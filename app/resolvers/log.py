@@ -1,16 +1,12 @@
 """Calls: GraphQL arguments in, service call, output types out."""
 
-from collections.abc import AsyncGenerator
-
 import strawberry
 
-from app.errors import Unavailable
-from app.pubsub import CallLogged, SubscriberOverflowed, calls_topic
 from app.schema.inputs.log import LogCallInput, LogFilterInput
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
 from app.schema.types.log import Log, LogPage, PageInfo
 from app.services import calls
-from app.services.calls import LogFilter, log_matches
+from app.services.calls import LogFilter
 
 
 async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
@@ -48,20 +44,3 @@ async def logs(
 async def log(info: strawberry.Info, id: strawberry.ID) -> Log | None:
     row = await calls.get_log(info.context.caller.project_id, str(id))
     return Log.from_document(row) if row is not None else None
-
-
-async def call_logged(
-    info: strawberry.Info,
-    filter: LogFilterInput | None = None,
-) -> AsyncGenerator[Log]:
-    context = info.context
-    log_filter = filter.to_filter() if filter is not None else LogFilter()
-    topic = calls_topic(context.caller.project_id)
-    async with context.broker.subscribe(topic) as events:
-        try:
-            async for event in events:
-                if isinstance(event, CallLogged) and log_matches(log_filter, event.log):
-                    yield Log.from_document(event.log)
-        except SubscriberOverflowed:
-            message = "this subscriber fell behind and was dropped; subscribe again"
-            raise Unavailable(message, retry_after_s=0) from None

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from pymongo.errors import DuplicateKeyError
 
-from app.documents import Log, Project, Session, log_key
+from app.documents import Log, Project, Session, log_key, session_key
 from app.documents.log import Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
@@ -17,6 +17,7 @@ from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
+from app.services.session_events import publish_session_changes
 from app.services.sessions import session_updates
 from app.services.store_errors import store_errors
 from app.settings import Settings
@@ -69,23 +70,46 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
     log.price_version = result.price_version
 
 
-async def apply_totals(logs: Sequence[Log]) -> None:
-    """Add `logs` to their sessions' totals, then mark them applied.
+async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
+    """Add `logs` to their sessions' totals, mark them applied, publish the sessions.
 
     A call is stored with `totals_applied=False` first. If this step fails, the
     client sees an error and retries; the retry finds the stored call still
     unapplied and finishes here, so the totals neither miss nor double-count it.
     """
     updates = session_updates(logs)
+    created_keys: set[str] = set()
     with store_errors("apply_totals"):
         if updates:
-            await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
+            result = await Session.get_pymongo_collection().bulk_write(
+                updates, ordered=False
+            )
+            upserted = result.upserted_ids or {}
+            created_keys = {str(key) for key in upserted.values()}
         await Log.get_pymongo_collection().update_many(
             {"_id": {"$in": [log.id for log in logs]}},
             {"$set": {"totals_applied": True}},
         )
     for stored in logs:
         stored.totals_applied = True
+
+    if updates:
+        await publish_session_changes(
+            logs[0].project_id,
+            (
+                session_key(stored.project_id, stored.session_id)
+                for stored in logs
+                if stored.session_id is not None
+            ),
+            created_keys=created_keys,
+            broker=broker,
+        )
+
+
+async def publish_calls(project_id: str, logs: Sequence[Log], broker: Broker) -> None:
+    """One broker message for every call a request stored: once per batch."""
+    events = [CallLogged(project_id, stored) for stored in logs]
+    await broker.publish_many(calls_topic(project_id), events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +144,9 @@ async def record_call(
             document = existing
 
     if not document.totals_applied:
-        await apply_totals([document])
+        await apply_totals([document], broker=broker)
     if created:
-        await broker.publish(calls_topic(project_id), CallLogged(project_id, document))
+        await publish_calls(project_id, [document], broker)
         log.info("call.recorded", project_id=project_id, call_id=document.call_id)
     return Recorded(log=document, created=created)
 
@@ -164,20 +188,6 @@ def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
     if log_filter.session_id is not None:
         query["session_id"] = log_filter.session_id
     return query
-
-
-def log_matches(log_filter: LogFilter, log: Log) -> bool:
-    """The in-memory twin of `log_query`, for filtering live events."""
-    return (
-        (log_filter.start is None or log.timestamp >= log_filter.start)
-        and (log_filter.end is None or log.timestamp < log_filter.end)
-        and (not log_filter.providers or log.provider in log_filter.providers)
-        and (not log_filter.models or log.model in log_filter.models)
-        and (not log_filter.environments or log.environment in log_filter.environments)
-        and (not log_filter.statuses or log.status in log_filter.statuses)
-        and (log_filter.user_id is None or log.user_id == log_filter.user_id)
-        and (log_filter.session_id is None or log.session_id == log_filter.session_id)
-    )
 
 
 async def list_logs(
