@@ -12,6 +12,7 @@ from app.settings import Settings
 from app.store.embedded import EmbeddedStore
 from tests.factories import TestProject, make_project
 from tests.live_helpers import serve
+from tests.redis_server import REDIS_SERVER, SKIP_REASON, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +65,12 @@ async def project(app: Starlette) -> TestProject:
 @pytest.fixture
 async def other_project(app: Starlette) -> TestProject:
     return await make_project()
+
+
+@pytest.fixture(scope="session")
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A real redis-server for the session; tests that need it skip without it."""
+    if REDIS_SERVER is None:
+        pytest.skip(SKIP_REASON)
+    async with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
