@@ -66,7 +66,7 @@ async def test_publishing_never_waits_for_a_reader() -> None:
 async def test_closing_the_broker_ends_every_subscription_with_resubscribe() -> None:
     broker = InMemoryBroker(queue_size=10)
     async with broker.subscribe("t") as events:
-        waiting = asyncio.create_task(anext(events))  # type: ignore[arg-type]  # anext returns an awaitable
+        waiting: asyncio.Future[object] = asyncio.ensure_future(anext(events))
         await asyncio.sleep(0)
         await broker.close()
         with pytest.raises(SubscriberOverflowed):
