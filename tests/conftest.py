@@ -5,12 +5,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
 from app.store.embedded import EmbeddedStore
 from tests.factories import TestProject, make_project
+from tests.live_helpers import free_port as free_port  # tests import it from here
 from tests.live_helpers import serve
 from tests.redis_server import REDIS_SERVER, SKIP_REASON, redis_server
 
@@ -29,7 +31,7 @@ async def store(
 def settings(store: EmbeddedStore) -> Settings:
     return Settings(
         environment="test",
-        mongodb_uri=store.uri,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        mongodb_uri=SecretStr(store.uri),
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,

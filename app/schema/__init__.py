@@ -1,5 +1,6 @@
 """Build the GraphQL schema; `schema` is also the export target for schema.graphql."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
@@ -8,7 +9,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.schema.errors import ErrorCodes, ErrorCodesRevealing
+from app.schema.errors import ErrorCodes, ErrorCodesRevealing, format_error
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.subscription import Subscription
@@ -16,6 +17,24 @@ from app.settings import Settings
 
 
 class _Schema(strawberry.Schema):
+    reveal_unexpected = False
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        # Extensions do not see the results a subscription streams, so errors
+        # raised there (a missing scope, a dropped subscriber) are coded here.
+        results = await super().stream(*args, **kwargs)
+        return self._coded(results)
+
+    async def _coded(self, results: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for result in results:
+            errors = getattr(result, "errors", None)
+            if errors:
+                result.errors = [
+                    format_error(error, reveal_unexpected=self.reveal_unexpected)
+                    for error in errors
+                ]
+            yield result
+
     def process_errors(
         self,
         errors: list[GraphQLError],
@@ -34,13 +53,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         ErrorCodesRevealing if settings.is_development else ErrorCodes,
     ]
-    return _Schema(
+    built = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not settings.is_development),
     )
+    built.reveal_unexpected = settings.is_development
+    return built
 
 
 schema = build_schema(Settings(environment="production"))

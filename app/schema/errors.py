@@ -6,7 +6,6 @@ from typing import Any
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import StreamExecutionResult
 
 from app.errors import AppError
 
@@ -52,32 +51,15 @@ class ErrorCodes(SchemaExtension):
 
     reveal_unexpected = False
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._formatted: set[int] = set()
-
-    def _format(self, result: object) -> None:
-        errors = getattr(result, "errors", None)
-        if result is None or not errors:
-            return
-        formatted = [
-            error
-            if id(error) in self._formatted
-            else format_error(error, reveal_unexpected=self.reveal_unexpected)
-            for error in errors
-        ]
-        self._formatted.update(id(error) for error in formatted)
-        result.errors = formatted  # type: ignore[attr-defined]  # both result kinds have errors
-
     def on_operation(self) -> Iterator[None]:
         yield
-        self._format(self.execution_context.result)
-
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        # A subscription sends each result as it comes: code and mask each one
-        # before it leaves (on_operation runs only after the last).
-        self._format(result)
-        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [
+                format_error(error, reveal_unexpected=self.reveal_unexpected)
+                for error in errors
+            ]
 
 
 class ErrorCodesRevealing(ErrorCodes):

@@ -21,13 +21,13 @@ _FELL_BEHIND = (
     )
 )
 class Subscription:
-    call_logged: Log = strawberry.subscription(  # type: ignore[assignment]  # typed as the generator it wraps
+    call_logged: Log = strawberry.subscription(  # type: ignore[assignment]  # the plugin types a subscription by its generator
         resolver=live.call_logged,
         permission_classes=[CanRead],
         description="Each call stored after subscribing that matches the filter."
         + _FELL_BEHIND,
     )
-    session_updated: SessionUpdate = strawberry.subscription(  # type: ignore[assignment]  # typed as the generator it wraps
+    session_updated: SessionUpdate = strawberry.subscription(  # type: ignore[assignment]  # the plugin types a subscription by its generator
         resolver=live.session_updated,
         permission_classes=[CanRead],
         description=(
@@ -36,7 +36,7 @@ class Subscription:
         )
         + _FELL_BEHIND,
     )
-    usage_ticked: UsageTick = strawberry.subscription(  # type: ignore[assignment]  # typed as the generator it wraps
+    usage_ticked: UsageTick = strawberry.subscription(  # type: ignore[assignment]  # the plugin types a subscription by its generator
         resolver=live.usage_ticked,
         permission_classes=[CanRead],
         description=(

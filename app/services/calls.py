@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from beanie import SortDirection
 from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, log_key, session_key
@@ -219,7 +220,12 @@ async def logs_by_sessions(
             await Log.find(
                 {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
             )
-            .sort([("timestamp", 1), ("_id", 1)])
+            .sort(
+                [
+                    ("timestamp", SortDirection.ASCENDING),
+                    ("_id", SortDirection.ASCENDING),
+                ]
+            )
             .to_list()
         )
     grouped: dict[str, list[Log]] = {session_id: [] for session_id in session_ids}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from beanie import Document
+from beanie import Document, SortDirection
 
 from app.errors import InvalidInput
 
@@ -55,7 +55,9 @@ async def keyset_page[D: Document](
         ]
     rows = (
         await document.find(page_query)
-        .sort([(sort_field, -1), ("_id", -1)])
+        .sort(
+            [(sort_field, SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)]
+        )
         .limit(first + 1)
         .to_list()
     )

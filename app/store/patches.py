@@ -22,6 +22,7 @@ from mongoeco.engines.sqlite import SQLiteEngine
 PATCHED_VERSION = "4.11.0"
 
 _MARK = "_llmd_skips_non_numeric_id_scan"
+_ORIGINAL = SQLiteEngine._validate_document_against_unique_indexes
 
 
 def patch_sqlite_id_scan() -> bool:

@@ -17,6 +17,11 @@ class SessionStatus(Enum):
     ABANDONED = "abandoned"
 
 
+async def session_calls(root: "Session", info: strawberry.Info) -> list[Log]:
+    rows = await info.context.loaders.logs_by_session.load(str(root.id))
+    return [Log.from_document(row) for row in rows]
+
+
 @strawberry.type(
     description=(
         "A conversation: the calls sharing a sessionId. Totals are kept as each "
@@ -44,10 +49,10 @@ class Session:
     providers: list[str] = strawberry.field(description="Providers used, sorted.")
     metadata: JSON
 
-    @strawberry.field(description="The session's calls in time order (at most 500).")
-    async def calls(self, info: strawberry.Info) -> list[Log]:
-        rows = await info.context.loaders.logs_by_session.load(str(self.id))
-        return [Log.from_document(row) for row in rows]
+    calls: list[Log] = strawberry.field(
+        resolver=session_calls,
+        description="The session's calls in time order (at most 500).",
+    )
 
     @classmethod
     def from_document(cls, session: documents.Session) -> "Session":
@@ -70,7 +75,7 @@ class Session:
             duration_ms=session.duration_ms,
             models=sorted(session.models),
             providers=sorted(session.providers),
-            metadata=session.metadata,
+            metadata=JSON(session.metadata),
         )
 
 

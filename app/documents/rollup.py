@@ -1,0 +1,60 @@
+"""Hourly usage totals per project and low-cardinality dimension."""
+
+from datetime import datetime
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+
+from app.documents.log import Status
+
+
+class UsageRollup(Document):
+    """Totals of one project, UTC hour and dimension set, in `usage_rollups_hourly`.
+
+    The `_id` is built from the project, the hour and the five dimensions
+    (`app.pipelines.rollup.rollup_key`), so each ingested batch upserts its
+    totals by primary key in the same bulk write as the calls, and no secondary
+    unique index is needed. Counters only ever change by `$inc`.
+
+    `latency_hist` and `ttft_hist` map a bucket index of
+    `app.pipelines.histogram` (as a string) to a count of calls; summed over
+    any set of roll-ups they give percentiles within 1%. `duration_max` is only
+    raised, never lowered: after calls are deleted or repriced it is an upper
+    bound.
+    """
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # Beanie types id as PydanticObjectId
+    project_id: str
+    hour: datetime
+    provider: str
+    model: str
+    environment: str
+    status: Status
+    status_code: int | None = None
+    call_count: int = 0
+    error_count: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    # Sum over priced calls only; unpriced calls are counted, never costed as 0.
+    cost_usd: float = 0.0
+    priced_count: int = 0
+    unpriced_count: int = 0
+    duration_ms_sum: float = 0.0
+    duration_count: int = 0
+    duration_max: float | None = None
+    latency_hist: dict[str, int] = Field(default_factory=dict)
+    ttft_hist: dict[str, int] = Field(default_factory=dict)
+    ttft_count: int = 0
+
+    class Settings:
+        name = "usage_rollups_hourly"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            pymongo.IndexModel([("project_id", 1), ("hour", 1)], name="project_hour"),
+        ]

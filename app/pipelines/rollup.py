@@ -1,0 +1,169 @@
+"""Hourly roll-up updates for a batch of calls, grouped in Python before writing.
+
+A batch of calls becomes one `UpdateOne` per distinct roll-up key, so the bulk
+write that stores the batch carries as many roll-up updates as the batch has
+distinct (project, hour, provider, model, environment, status, status code)
+combinations, not one per call.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple, Self
+
+from pymongo import UpdateOne
+
+from app.documents.log import Log
+from app.pipelines.histogram import bucket_index
+from app.pipelines.timebuckets import floor_to_utc_hour
+
+# Sums that are floats in storage start at 0.0 so the stored BSON type does not
+# depend on the first batch.
+_FLOAT_COUNTERS = ("cost_usd", "duration_ms_sum")
+_INT_COUNTERS = (
+    "call_count",
+    "error_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_prompt_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "priced_count",
+    "unpriced_count",
+    "duration_count",
+    "ttft_count",
+)
+
+
+class RollupDimensions(NamedTuple):
+    """What one roll-up document counts: a project, a UTC hour and five dimensions."""
+
+    project_id: str
+    hour: datetime
+    provider: str
+    model: str
+    environment: str
+    status: str
+    status_code: int | None
+
+    @classmethod
+    def of(cls, log: Log) -> Self:
+        """The dimensions of the roll-up that counts `log`."""
+        return cls(
+            project_id=log.project_id,
+            hour=floor_to_utc_hour(log.timestamp),
+            provider=log.provider,
+            model=log.model,
+            environment=log.environment,
+            status=log.status,
+            status_code=log.status_code,
+        )
+
+
+def rollup_key(dimensions: RollupDimensions) -> str:
+    """The `_id` of the roll-up for `dimensions`, the same on every write.
+
+    A compact JSON array: provider and model names may contain any separator
+    (`ft:gpt-4o:acme`), and JSON escaping keeps distinct dimensions distinct.
+    """
+    hour = floor_to_utc_hour(dimensions.hour).strftime("%Y-%m-%dT%H")
+    parts = [
+        dimensions.project_id,
+        hour,
+        dimensions.provider,
+        dimensions.model,
+        dimensions.environment,
+        dimensions.status,
+        dimensions.status_code,
+    ]
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def _zero_counters() -> dict[str, float]:
+    return dict.fromkeys(_INT_COUNTERS, 0) | dict.fromkeys(_FLOAT_COUNTERS, 0.0)
+
+
+@dataclass
+class _Totals:
+    """What a batch adds to one roll-up: `$inc` amounts by field path, and a max."""
+
+    inc: dict[str, float] = field(default_factory=_zero_counters)
+    duration_max: float | None = None
+
+    def add(self, log: Log) -> None:
+        inc = self.inc
+        inc["call_count"] += 1
+        if log.status == "error":
+            inc["error_count"] += 1
+
+        inc["prompt_tokens"] += log.prompt_tokens or 0
+        inc["completion_tokens"] += log.completion_tokens or 0
+        inc["total_tokens"] += log.total_tokens or 0
+        inc["cached_prompt_tokens"] += log.cached_prompt_tokens or 0
+        inc["cache_write_tokens"] += log.cache_write_tokens or 0
+        inc["reasoning_tokens"] += log.reasoning_tokens or 0
+
+        if log.cost_usd is None:
+            inc["unpriced_count"] += 1
+        else:
+            inc["cost_usd"] += log.cost_usd
+            inc["priced_count"] += 1
+
+        if log.duration_ms is not None:
+            inc["duration_ms_sum"] += log.duration_ms
+            inc["duration_count"] += 1
+            self._count_bucket("latency_hist", log.duration_ms)
+            if self.duration_max is None or log.duration_ms > self.duration_max:
+                self.duration_max = log.duration_ms
+
+        if log.time_to_first_token_ms is not None:
+            inc["ttft_count"] += 1
+            self._count_bucket("ttft_hist", log.time_to_first_token_ms)
+
+    def _count_bucket(self, histogram: str, value_ms: float) -> None:
+        path = f"{histogram}.{bucket_index(value_ms)}"
+        self.inc[path] = self.inc.get(path, 0) + 1
+
+
+def rollup_updates(logs: Iterable[Log], *, sign: int = 1) -> list[UpdateOne]:
+    """One upsert per distinct roll-up key in `logs`, adding (`sign=1`) their totals.
+
+    With `sign=-1` the updates subtract the same totals, for calls that are
+    deleted, or repriced (subtract the old call, add the new one). A maximum
+    cannot be subtracted, so `duration_max` is left alone and stays an upper
+    bound. Decrements do not upsert: a missing roll-up means the calls were
+    never counted, and a document of negative totals would be wrong. Histogram
+    buckets that drop to zero stay stored as zeros, which readers ignore.
+
+    Updates come in the order their keys first appear in `logs`.
+
+    Raises:
+        ValueError: `sign` is neither 1 nor -1.
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be 1 or -1, not {sign}")
+
+    grouped: dict[RollupDimensions, _Totals] = {}
+    for log in logs:
+        dimensions = RollupDimensions.of(log)
+        totals = grouped.get(dimensions)
+        if totals is None:
+            totals = grouped[dimensions] = _Totals()
+        totals.add(log)
+
+    return [
+        _update(dimensions, totals, sign=sign) for dimensions, totals in grouped.items()
+    ]
+
+
+def _update(dimensions: RollupDimensions, totals: _Totals, *, sign: int) -> UpdateOne:
+    update: dict[str, Any] = {
+        "$inc": {path: amount * sign for path, amount in totals.inc.items()}
+    }
+    if sign > 0:
+        update["$setOnInsert"] = dimensions._asdict()
+        if totals.duration_max is not None:
+            update["$max"] = {"duration_max": totals.duration_max}
+    return UpdateOne({"_id": rollup_key(dimensions)}, update, upsert=sign > 0)
