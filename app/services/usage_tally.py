@@ -3,8 +3,8 @@
 A tally splits its window into at most `MAX_BUCKETS` time buckets. Adding a
 call touches one bucket and the running totals; a reading drops the buckets
 that left the window (subtracting them) and reads the totals, so neither cost
-grows with traffic. Latency percentiles come from a histogram with bins 2%
-apart, so p50 and p95 are within 1% of the exact values.
+grows with traffic. Latency percentiles come from the same log-spaced
+histogram the roll-ups use (`app/pipelines/histogram.py`), within 1% of exact.
 """
 
 import asyncio
@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.documents import Log
+from app.pipelines.histogram import bucket_index, percentile_from_counts
 from app.services.live import LiveCallFilter
 
 MAX_BUCKETS = 240
-_BIN_RATIO = 1.02
-_LOG_BIN_RATIO = math.log(_BIN_RATIO)
-_SMALLEST_MS = 0.01
 _NANO = 1_000_000_000
 
 
@@ -59,30 +57,6 @@ class UsageEntry:
         )
 
 
-def latency_bin(duration_ms: float) -> int:
-    """The histogram bin of a latency: bins are 2% wide."""
-    return math.floor(math.log(max(duration_ms, _SMALLEST_MS)) / _LOG_BIN_RATIO)
-
-
-def bin_value(index: int) -> float:
-    """The geometric middle of a bin: within 1% of anything that fell in it."""
-    return float(_BIN_RATIO ** (index + 0.5))
-
-
-def percentile(histogram: dict[int, int], fraction: float) -> float | None:
-    """The nearest-rank percentile of a histogram, or None when it is empty."""
-    count = sum(histogram.values())
-    if count == 0:
-        return None
-    rank = max(1, math.ceil(fraction * count))
-    seen = 0
-    for index in sorted(histogram):
-        seen += histogram[index]
-        if seen >= rank:
-            return round(bin_value(index), 3)
-    return None  # pragma: no cover - the loop always reaches the rank
-
-
 @dataclass(slots=True)
 class _Totals:
     calls: int = 0
@@ -105,7 +79,7 @@ class _Totals:
         self.completion_tokens += entry.completion_tokens
         self.total_tokens += entry.total_tokens
         if entry.duration_ms is not None:
-            index = latency_bin(entry.duration_ms)
+            index = bucket_index(entry.duration_ms)
             self.latencies[index] = self.latencies.get(index, 0) + 1
 
     def subtract(self, other: "_Totals") -> None:
@@ -184,7 +158,7 @@ class UsageTally:
             prompt_tokens=totals.prompt_tokens,
             completion_tokens=totals.completion_tokens,
             total_tokens=totals.total_tokens,
-            latency_p50_ms=percentile(totals.latencies, 0.50),
-            latency_p95_ms=percentile(totals.latencies, 0.95),
+            latency_p50_ms=percentile_from_counts(totals.latencies, 50),
+            latency_p95_ms=percentile_from_counts(totals.latencies, 95),
             complete=self.complete,
         )

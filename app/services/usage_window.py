@@ -95,9 +95,12 @@ async def recent_calls(
 class UsageWindow:
     """The recent calls of one project, kept for the longest window in use."""
 
-    def __init__(self, project_id: str, *, max_calls: int) -> None:
+    def __init__(self, project_id: str, *, retention_s: float, max_calls: int) -> None:
         self.project_id = project_id
         self.max_calls = max_calls
+        # The longest window in use (or being opened): calls older than that
+        # are dropped as new ones arrive.
+        self.retention_s = retention_s
         self.entries: deque[UsageEntry] = deque()
         # Every call that started at or after this moment is in `entries`.
         self.covered_since = math.inf
@@ -105,10 +108,6 @@ class UsageWindow:
         self.failed = False
         self._held: list[UsageEntry] | None = []
         self._pump: asyncio.Task[None] | None = None
-
-    @property
-    def retention_s(self) -> float:
-        return max((tally.window_s for tally in self.tallies), default=0.0)
 
     async def start(self, broker: Broker, *, since: float) -> None:
         """Subscribe, then seed from the store; calls in between are not lost."""
@@ -156,6 +155,11 @@ class UsageWindow:
         self.tallies.add(tally)
         return tally
 
+    def remove_tally(self, tally: UsageTally) -> None:
+        self.tallies.discard(tally)
+        if self.tallies:
+            self.retention_s = max(other.window_s for other in self.tallies)
+
     def receive(self, entry: UsageEntry, now: float) -> None:
         if self._held is not None:
             self._held.append(entry)
@@ -169,6 +173,7 @@ class UsageWindow:
         horizon = now - self.retention_s
         while self.entries and self.entries[0].at < horizon:
             self.entries.popleft()
+            self.covered_since = max(self.covered_since, horizon)
         while len(self.entries) > self.max_calls:
             # Over the memory cap: later subscribers' windows start later.
             dropped = self.entries.popleft()
@@ -232,7 +237,7 @@ class UsageWindows:
             yield tally
         finally:
             async with self._locks[project_id]:
-                window.tallies.discard(tally)
+                window.remove_tally(tally)
                 if not window.tallies:
                     if self._windows.get(project_id) is window:
                         del self._windows[project_id]
@@ -242,11 +247,14 @@ class UsageWindows:
         since = time.time() - window_s
         window = self._windows.get(project_id)
         if window is not None and not window.failed:
+            window.retention_s = max(window.retention_s, window_s)
             if window.covered_since > since:
                 await window.extend(since=since)
             return window
 
-        window = UsageWindow(project_id, max_calls=self._max_calls)
+        window = UsageWindow(
+            project_id, retention_s=window_s, max_calls=self._max_calls
+        )
         try:
             await window.start(self._broker, since=since)
         except BaseException:

@@ -85,7 +85,11 @@ class UsageTick:
             prompt_tokens=snapshot.prompt_tokens,
             completion_tokens=snapshot.completion_tokens,
             total_tokens=snapshot.total_tokens,
-            latency_p50_ms=snapshot.latency_p50_ms,
-            latency_p95_ms=snapshot.latency_p95_ms,
+            latency_p50_ms=_rounded(snapshot.latency_p50_ms),
+            latency_p95_ms=_rounded(snapshot.latency_p95_ms),
             complete=snapshot.complete,
         )
+
+
+def _rounded(value_ms: float | None) -> float | None:
+    return round(value_ms, 3) if value_ms is not None else None
