@@ -65,7 +65,7 @@ def serve() -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
-        ws_max_size=256 * 1024,
+        ws_max_size=settings.max_ws_message_bytes,
     )
     return 0
 

@@ -20,6 +20,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
 from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
+from app.http.shared_feeds import SharedFeeds
 from app.http.websocket import ConnectionGuard, LiveTransportHandler
 from app.logconfig import configure_logging
 from app.pubsub import build_broker
@@ -148,6 +149,7 @@ def create_app(
     app.state.usage_windows = UsageWindows(
         app.state.broker, max_calls=settings.usage_window_max_calls
     )
+    app.state.shared_feeds = SharedFeeds(queue_size=settings.subscriber_queue_size)
     app.state.connections = ConnectionGuard(
         app.state.verifier,
         max_per_key=settings.max_connections_per_key,

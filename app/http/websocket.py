@@ -14,21 +14,27 @@ Close codes a client can see:
 """
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import structlog
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    SubscribeMessage,
 )
 
 from app.context import Context
 from app.errors import AppError, Unauthenticated
+from app.http.shared_feeds import FeedKey, SharedFeeds, member_messages, shared_field
+from app.pubsub.broker import SubscriberQueue
 from app.services.keys import KeyVerifier
 
 log = structlog.get_logger(__name__)
@@ -47,13 +53,89 @@ class WebSocketRefused(Exception):
 
 
 class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws, closing with our own code and reason on refusal."""
+    """graphql-transport-ws with our refusals, and shared event feeds.
+
+    A subscription to an event feed joins the process's running execution of
+    the same feed (see `app/http/shared_feeds.py`) instead of starting its own;
+    everything else (queries, usageTicked, protocol errors, limits) is
+    strawberry's own handling.
+    """
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
         except WebSocketRefused as refused:
             await self.websocket.close(code=refused.code, reason=refused.reason)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        query = payload["query"]
+        operation_name = payload.get("operationName")
+        variables = payload.get("variables")
+        limit = self.max_subscriptions_per_connection
+        field = shared_field(query, operation_name) if isinstance(query, str) else None
+        if (
+            field is None
+            or not self.connection_acknowledged
+            or self.context.principal is None
+            or message["id"] in self.operations
+            or (limit is not None and len(self.operations) >= limit)
+            or not isinstance(self.context.request, WebSocket)
+        ):
+            # Strawberry answers these itself (including every protocol error).
+            await super().handle_subscribe(message)
+            return
+
+        feeds: SharedFeeds = self.context.request.app.state.shared_feeds
+        key = FeedKey.of(
+            self.context,
+            field=field,
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+        )
+        member = feeds.join(
+            key, schema=self.schema, context=self.context, variables=variables
+        )
+        operation = Operation(self, message["id"], query, variables, operation_name)
+        operation.task = asyncio.create_task(
+            self._relay(operation.id, feeds, key, member)
+        )
+        operation.task.add_done_callback(self._task_done)
+        self.operations[operation.id] = operation
+
+    async def _relay(
+        self,
+        operation_id: str,
+        feeds: SharedFeeds,
+        key: FeedKey,
+        member: SubscriberQueue,
+    ) -> None:
+        """Send a shared feed's messages to this socket under its operation id."""
+        websocket = self.context.request
+        assert isinstance(websocket, WebSocket)
+        prefix = '{"id":' + json.dumps(operation_id) + ',"type":'
+        try:
+            async with aclosing(member_messages(member)) as messages:
+                async for kind, payload in messages:
+                    if kind == "next":
+                        await websocket.send_text(
+                            prefix + '"next","payload":' + payload + "}"
+                        )
+                        continue
+                    # Free the id before the final message, as the protocol wants.
+                    self.operations.pop(operation_id, None)
+                    if kind == "error":
+                        await websocket.send_text(
+                            prefix + '"error","payload":' + payload + "}"
+                        )
+                    else:
+                        await websocket.send_text(prefix + '"complete"}')
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            return  # the socket is gone; its shutdown cleans up
+        finally:
+            feeds.leave(key, member)
 
 
 def connection_secret(params: Mapping[str, object] | None) -> str | None:

@@ -47,11 +47,17 @@ async def record(client: httpx.AsyncClient, key: str, payload: dict[str, Any]) -
 
 
 async def wait_for_subscribers(app: Starlette, topic: str, count: int) -> None:
-    broker = app.state.broker
-    await wait_until(
-        lambda: broker.subscriber_count(topic) >= count,
-        f"{count} subscriber(s) listen on {topic}",
-    )
+    """Until `count` subscriptions to `topic`'s feed are registered, and every
+    shared feed serving them listens on the broker."""
+    feeds, broker = app.state.shared_feeds, app.state.broker
+    kind, _, project_id = topic.partition(":")
+    field = {"calls": "callLogged", "sessions": "sessionUpdated"}[kind]
+
+    def listening() -> bool:
+        running, members = feeds.counts(project_id, field)
+        return members >= count and broker.subscriber_count(topic) >= running
+
+    await wait_until(listening, f"{count} subscription(s) listen on {topic}")
 
 
 async def test_call_logged_delivers_only_calls_matching_every_filter_field(
@@ -231,3 +237,48 @@ async def test_session_updated_filters_by_change_and_session(
     ]
     assert {first_created["change"], second_created["change"]} == {"CREATED"}
     assert only_b["session"]["id"] == "b"
+
+
+async def test_identical_subscriptions_share_one_execution_per_process(
+    app: Starlette, client: httpx.AsyncClient, live_url: str, project: TestProject
+) -> None:
+    feeds, broker = app.state.shared_feeds, app.state.broker
+    topic = calls_topic(project.id)
+    async with (
+        LiveClient.open(live_url, project.reader) as first,
+        LiveClient.open(live_url, project.reader) as second,
+    ):
+        first_feed = await first.subscribe(CALL_LOGGED)
+        second_feed = await second.subscribe(CALL_LOGGED)
+        async with LiveClient.open(live_url, project.reader) as third:
+            third_feed = await third.subscribe(CALL_LOGGED)
+            await wait_for_subscribers(app, topic, 3)
+            assert feeds.counts(project.id, "callLogged") == (1, 3)
+            assert broker.subscriber_count(topic) == 1
+
+            await record(client, project.ingest, call("shared"))
+            for live, feed in (
+                (first, first_feed),
+                (second, second_feed),
+                (third, third_feed),
+            ):
+                assert (await live.next_data(feed))["callLogged"]["id"] == "shared"
+
+        # One member leaving leaves the feed running for the others.
+        await wait_until(
+            lambda: feeds.counts(project.id, "callLogged") == (1, 2), "the third left"
+        )
+        await record(client, project.ingest, call("after-third-left"))
+        assert (await first.next_data(first_feed))["callLogged"][
+            "id"
+        ] == "after-third-left"
+        await first.send({"id": first_feed, "type": "complete"})
+        assert (await second.next_data(second_feed))["callLogged"]["id"] == (
+            "after-third-left"
+        )
+
+    await wait_until(
+        lambda: broker.subscriber_count(topic) == 0,
+        "the last member's leaving stops the feed and its broker subscription",
+    )
+    assert feeds.counts(project.id, "callLogged") == (0, 0)

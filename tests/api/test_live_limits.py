@@ -149,9 +149,9 @@ async def test_a_slow_subscriber_is_dropped_and_told_while_others_get_every_call
 
         reader = asyncio.create_task(read_fast())
         sent: list[str] = []
-        broker = custom.state.broker
+        feeds = custom.state.shared_feeds
         # Bounded: the slow socket's buffers hold a few megabytes at most.
-        while broker.dropped_subscribers == 0 and len(sent) < 2000:
+        while feeds.dropped_subscribers == 0 and len(sent) < 2000:
             call_id = f"c{len(sent)}"
             await record(
                 client,
@@ -174,7 +174,7 @@ async def test_a_slow_subscriber_is_dropped_and_told_while_others_get_every_call
             messages.append(await slow.next_message(slow_feed))
         ending = await slow.next_message(slow_feed)
 
-    assert broker.dropped_subscribers == 1
+    assert feeds.dropped_subscribers == 1
     assert received == sent
     errors = LiveClient.errors_of(messages[-1])
     assert errors[0]["extensions"]["code"] == "UNAVAILABLE"
