@@ -5,7 +5,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from app.pubsub import calls_topic, sessions_topic
+from app.http.shared_feeds import SharedFeeds
+from app.pubsub import Broker, calls_topic, sessions_topic
 from tests.factories import TestProject, gql
 from tests.live_helpers import LiveClient, wait_until
 
@@ -49,7 +50,8 @@ async def record(client: httpx.AsyncClient, key: str, payload: dict[str, Any]) -
 async def wait_for_subscribers(app: Starlette, topic: str, count: int) -> None:
     """Until `count` subscriptions to `topic`'s feed are registered, and every
     shared feed serving them listens on the broker."""
-    feeds, broker = app.state.shared_feeds, app.state.broker
+    feeds: SharedFeeds = app.state.shared_feeds
+    broker: Broker = app.state.broker
     kind, _, project_id = topic.partition(":")
     field = {"calls": "callLogged", "sessions": "sessionUpdated"}[kind]
 
