@@ -4,12 +4,15 @@ and a slow subscriber that must not hold anyone else back."""
 import asyncio
 import json
 import socket
+from datetime import UTC, datetime
 
 import httpx
 from starlette.applications import Starlette
 
+from app.documents import Project
+from app.documents.project import Scope
 from app.pubsub import calls_topic
-from app.services.keys import revoke_key
+from app.services.keys import issue_key, revoke_key
 from app.settings import Settings
 from tests.api.test_live_feeds import CALL_LOGGED, call, record, wait_for_subscribers
 from tests.factories import TestProject
@@ -198,3 +201,42 @@ def _small_buffer_socket(url: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
     return sock
+
+
+async def test_revoking_the_key_that_started_a_shared_feed_keeps_it_for_others(
+    app: Starlette, settings: Settings, project: TestProject
+) -> None:
+    second_reader = await add_key(project.id, ["read"])
+    async with (
+        live_app(settings, ws_key_recheck_s=0.1, key_cache_ttl_s=0) as (custom, url),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=custom), base_url="http://test"
+        ) as client,
+        LiveClient.open(url, project.reader) as starter,
+    ):
+        await starter.subscribe(CALL_LOGGED)
+        async with LiveClient.open(url, second_reader) as other:
+            other_feed = await other.subscribe(CALL_LOGGED)
+            await wait_for_subscribers(custom, calls_topic(project.id), 2)
+            assert custom.state.shared_feeds.counts(project.id, "callLogged") == (1, 2)
+
+            verifier = custom.state.verifier
+            key_id = (await verifier.verify(project.reader)).key_id
+            assert await revoke_key(project.id, key_id, verifier)
+            code, _ = await starter.closed()
+
+            await record(client, project.ingest, call("still-flowing"))
+            event = await other.next_data(other_feed)
+
+    assert code == 4403
+    assert event["callLogged"]["id"] == "still-flowing"
+
+
+async def add_key(project_id: str, scopes: list[Scope]) -> str:
+    """Another key for an existing project; returns its secret."""
+    issued = issue_key("extra", scopes, now=datetime.now(UTC))
+    await Project.get_pymongo_collection().update_one(
+        {"_id": project_id},
+        {"$push": {"api_keys": issued.api_key.model_dump(mode="python")}},
+    )
+    return issued.secret
