@@ -1,5 +1,7 @@
 """create_app(): routes, middleware and lifespan. Wiring only."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
+from app.http import origin_sessions
 from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
 from app.http.shared_feeds import SharedFeeds
 from app.http.websocket import ConnectionGuard, LiveTransportHandler
@@ -26,6 +29,7 @@ from app.logconfig import configure_logging
 from app.pubsub import build_broker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
+from app.services.session_status import sweep_forever
 from app.services.usage_window import UsageWindows
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
@@ -97,6 +101,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store: EmbeddedStore | None = None
+        sweeper: asyncio.Task[None] | None = None
         if settings.mongodb_uri is None:
             store = EmbeddedStore(settings.data_dir)
             await store.start()
@@ -119,10 +124,18 @@ def create_app(
                         bootstrap=bootstrap,
                     )
                 )
+            if settings.session_sweep_interval_s > 0:
+                sweeper = asyncio.create_task(
+                    sweep_forever(app.state.broker, settings.session_sweep_interval_s)
+                )
             log.info("service.started", environment=settings.environment)
             yield
         finally:
             app.state.shutting_down = True
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await app.state.usage_windows.close()
             await app.state.broker.close()
             await client.close()
@@ -172,6 +185,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *origin_sessions.routes,
         ]
     )
     app.add_middleware(AuthenticationMiddleware)

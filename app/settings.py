@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     max_ws_message_bytes: int = Field(default=256 * 1024, ge=1024)
     usage_window_max_calls: int = Field(default=200_000, ge=100)
 
+    # Sessions past their project's inactivity timeout read as ABANDONED at once;
+    # this sweep also stores the status and publishes it. 0 turns the sweep off.
+    session_sweep_interval_s: float = Field(default=60.0, ge=0)
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"

@@ -35,6 +35,7 @@ def settings(store: EmbeddedStore) -> Settings:
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,
+        session_sweep_interval_s=0,
     )
 
 

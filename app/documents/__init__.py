@@ -3,8 +3,10 @@
 from app.documents.log import CallError, Log, log_key
 from app.documents.project import ApiKey, Project, ProjectSettings
 from app.documents.session import Session, session_key
+from app.documents.session_message import SessionMessage, message_key
+from app.documents.user import User, user_key
 
-ALL_DOCUMENTS = [Log, Session, Project]
+ALL_DOCUMENTS = [Log, Session, SessionMessage, User, Project]
 
 __all__ = [
     "ALL_DOCUMENTS",
@@ -14,6 +16,10 @@ __all__ = [
     "Project",
     "ProjectSettings",
     "Session",
+    "SessionMessage",
+    "User",
     "log_key",
+    "message_key",
     "session_key",
+    "user_key",
 ]

@@ -1,5 +1,6 @@
 """Record LLM calls, list them and find one."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -7,20 +8,22 @@ from typing import Any
 
 import structlog
 from beanie import SortDirection
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
-from app.documents import Log, Project, Session, log_key, session_key
+from app.documents import Log, Project, Session, User, log_key, session_key
 from app.documents.log import Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
-from app.pubsub import Broker, CallLogged, calls_topic
+from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
-from app.services.session_events import publish_session_changes
-from app.services.sessions import session_updates
+from app.services.session_totals import publish_changes, session_updates
 from app.services.store_errors import store_errors
+from app.services.users import user_updates
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -71,40 +74,53 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
     log.price_version = result.price_version
 
 
-async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
-    """Add `logs` to their sessions' totals, mark them applied, publish the sessions.
+async def _bulk(
+    document: type[Session] | type[User], updates: list[UpdateOne]
+) -> BulkWriteResult | None:
+    if not updates:
+        return None
+    return await document.get_pymongo_collection().bulk_write(updates, ordered=False)
 
-    A call is stored with `totals_applied=False` first. If this step fails, the
-    client sees an error and retries; the retry finds the stored call still
-    unapplied and finishes here, so the totals neither miss nor double-count it.
+
+async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
+    """Add `logs` to their sessions' and users' totals, mark them applied, publish.
+
+    A call is stored with `totals_applied=False` first. If this step fails
+    before the totals are written, the client sees an error and retries; the
+    retry finds the stored call still unapplied and finishes here, so the
+    totals do not miss it. Sessions the batch created are published as
+    "created", the others it touched as "totals_changed".
     """
-    updates = session_updates(logs)
-    created_keys: set[str] = set()
+    sessions = session_updates(logs)
+    users = user_updates(logs)
+    changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
-        if updates:
-            result = await Session.get_pymongo_collection().bulk_write(
-                updates, ordered=False
-            )
-            upserted = result.upserted_ids or {}
-            created_keys = {str(key) for key in upserted.values()}
-        await Log.get_pymongo_collection().update_many(
-            {"_id": {"$in": [log.id for log in logs]}},
-            {"$set": {"totals_applied": True}},
+        # Two collections, so two bulk writes; they do not depend on each other.
+        # TODO: a failure after these bulk writes but before the calls are marked
+        # applied makes a retry count them again; acceptable while the window is
+        # one round trip, fixed for good by per-call markers inside the totals.
+        session_result, _ = await asyncio.gather(
+            _bulk(Session, sessions), _bulk(User, users)
+        )
+        if session_result is not None:
+            created = {str(key) for key in (session_result.upserted_ids or {}).values()}
+            for log in logs:
+                if log.session_id is not None:
+                    key = session_key(log.project_id, log.session_id)
+                    changes[key] = "created" if key in created else "totals_changed"
+        # One update per `_id` in one bulk write: MongoDB serves both shapes from
+        # the primary key, but the embedded store scans the whole collection for
+        # an `$in` filter and looks an exact `_id` up directly.
+        await Log.get_pymongo_collection().bulk_write(
+            [
+                UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
+                for log in logs
+            ],
+            ordered=False,
         )
     for stored in logs:
         stored.totals_applied = True
-
-    if updates:
-        await publish_session_changes(
-            logs[0].project_id,
-            (
-                session_key(stored.project_id, stored.session_id)
-                for stored in logs
-                if stored.session_id is not None
-            ),
-            created_keys=created_keys,
-            broker=broker,
-        )
+    await publish_changes(broker, changes, now=datetime.now(UTC))
 
 
 async def publish_calls(project_id: str, logs: Sequence[Log], broker: Broker) -> None:

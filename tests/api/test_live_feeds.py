@@ -284,3 +284,39 @@ async def test_identical_subscriptions_share_one_execution_per_process(
         "the last member's leaving stops the feed and its broker subscription",
     )
     assert feeds.counts(project.id, "callLogged") == (0, 0)
+
+
+async def test_session_updated_reports_messages_and_completion(
+    app: Starlette, client: httpx.AsyncClient, live_url: str, project: TestProject
+) -> None:
+    add_message = """
+    mutation Add($input: AddSessionMessageInput!) {
+      addSessionMessage(input: $input) { session { id } }
+    }
+    """
+    complete = "mutation Done($id: ID!) { completeSession(id: $id) { id } }"
+    async with LiveClient.open(live_url, project.reader) as live:
+        feed = await live.subscribe(
+            SESSION_UPDATED,
+            {"filter": {"changes": ["MESSAGE_ADDED", "COMPLETED"]}},
+        )
+        await wait_for_subscribers(app, sessions_topic(project.id), 1)
+
+        added = await gql(
+            client,
+            add_message,
+            {"input": {"sessionId": "talk", "role": "USER", "content": "hi"}},
+            key=project.ingest,
+        )
+        assert added.errors == []
+        done = await gql(client, complete, {"id": "talk"}, key=project.ingest)
+        assert done.errors == []
+
+        message = (await live.next_data(feed))["sessionUpdated"]
+        completion = (await live.next_data(feed))["sessionUpdated"]
+
+    assert (message["change"], message["session"]["id"]) == ("MESSAGE_ADDED", "talk")
+    assert (completion["change"], completion["session"]["status"]) == (
+        "COMPLETED",
+        "COMPLETED",
+    )

@@ -104,6 +104,7 @@ async def _run_every_operation(
             provider="openai",
             model="gpt-4o-mini",
             session_id="py-session",
+            user_id="py-user",
             prompt_tokens=100,
             completion_tokens=20,
             duration_ms=420.0,
@@ -112,7 +113,9 @@ async def _run_every_operation(
     async with asyncio.timeout(PATIENCE_S):
         event = await live
 
-    dashboard = await client.dashboard(since=since)
+    dashboard = await client.dashboard(
+        since=since, until=datetime.now(UTC) + timedelta(minutes=1)
+    )
     page = await client.log_list(
         filter_=generated.LogFilterInput(providers=["openai"]), page_size=10
     )
@@ -126,6 +129,10 @@ async def _run_every_operation(
     assert dashboard.recent_calls.total_count == 1
     assert dashboard.recent_calls.items[0].duration_ms == 420.0
     assert [row.id for row in dashboard.active_sessions.items] == ["py-session"]
+    assert dashboard.session_stats.count == 1
+    assert dashboard.session_stats.totals.call_count == 1
+    assert [row.user_id for row in dashboard.top_users] == ["py-user"]
+    assert dashboard.top_users[0].call_count == 1
     assert page.logs.total_count == 1
     assert page.logs.page_info.has_next_page is False
     assert page.logs.items[0].prompt_tokens == 100

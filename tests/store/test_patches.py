@@ -1,4 +1,8 @@
-"""The embedded store's insert fix: still needed, still correct, still pinned."""
+"""The embedded store's fixes: pinned, installed by the store child, and the `_id` scan one.
+
+The other two fixes have their own modules: test_insert_batches.py and
+test_missing_id_lookup.py.
+"""
 
 import inspect
 from pathlib import Path
@@ -6,10 +10,15 @@ from typing import Any
 
 import mongoeco
 import pytest
+from mongoeco.api._async._database_admin_write_commands import (
+    DatabaseAdminWriteCommandService,
+)
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.errors import DuplicateKeyError
 
 from app.store import patches
+from app.store.embedded import EmbeddedStore
+from tests.store.conftest import Behaviour
 
 
 @pytest.fixture
@@ -45,34 +54,75 @@ async def insert_three_then_one(
     return scans, duplicate_refused
 
 
-def test_the_patch_targets_the_pinned_mongoeco_release() -> None:
-    # Upgrading mongoeco means re-reading the engine code this patch wraps.
+def test_the_patches_target_the_pinned_mongoeco_release() -> None:
+    # Upgrading mongoeco means re-reading the engine code these patches wrap.
     assert mongoeco.__version__ == patches.PATCHED_VERSION
 
 
-def test_the_wrapped_method_keeps_the_signature_the_patch_was_written_for() -> None:
-    original = (
-        getattr(
-            SQLiteEngine._validate_document_against_unique_indexes, "__wrapped__", None
-        )
-        or SQLiteEngine._validate_document_against_unique_indexes
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        (
+            patches.UPSTREAM_VALIDATE_UNIQUE,
+            [
+                *("self", "db_name", "coll_name", "document"),
+                *("exclude_storage_key", "skip_id_check", "scan_payload_id"),
+            ],
+        ),
+        (patches.UPSTREAM_COMMAND_INSERT, ["self", "spec", "session"]),
+        (
+            patches.UPSTREAM_SELECT_FIRST,
+            ["self", "db_name", "coll_name", "plan", "hint", "context"],
+        ),
+    ],
+    ids=["unique-index check", "wire insert", "first-document lookup"],
+)
+def test_the_wrapped_methods_keep_the_signatures_the_patches_were_written_for(
+    method: Any, expected: list[str]
+) -> None:
+    assert list(inspect.signature(method).parameters) == expected
+
+
+def test_installing_twice_wraps_each_method_once(behaviour: Behaviour) -> None:
+    behaviour(True)
+    installed = (
+        SQLiteEngine._validate_document_against_unique_indexes,
+        DatabaseAdminWriteCommandService.command_insert,
+        SQLiteEngine._select_first_document_for_plan,
     )
-    parameters = list(inspect.signature(original).parameters)
-    assert parameters[:4] == ["self", "db_name", "coll_name", "document"]
-    assert {"exclude_storage_key", "skip_id_check", "scan_payload_id"} <= set(
-        parameters
+
+    assert patches.install_store_patches()
+
+    assert installed == (
+        SQLiteEngine._validate_document_against_unique_indexes,
+        DatabaseAdminWriteCommandService.command_insert,
+        SQLiteEngine._select_first_document_for_plan,
     )
+
+
+def test_another_mongoeco_release_gets_no_patch(
+    behaviour: Behaviour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behaviour(False)
+    monkeypatch.setattr(patches, "mongoeco_version", "9.9.9")
+
+    assert not patches.install_store_patches()
+
+    assert (
+        DatabaseAdminWriteCommandService.command_insert
+        is patches.UPSTREAM_COMMAND_INSERT
+    )
+
+
+def test_the_store_child_runs_with_every_patch(store: EmbeddedStore) -> None:
+    assert store.patched
 
 
 async def test_upstream_still_scans_every_document_on_insert(
-    tmp_path: Path, scan_counter: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, scan_counter: list[str], behaviour: Behaviour
 ) -> None:
-    """When this fails, upstream fixed the slow path: drop app/store/patches.py."""
-    unpatched = getattr(patches, "_ORIGINAL", None)
-    if unpatched is not None:
-        monkeypatch.setattr(
-            SQLiteEngine, "_validate_document_against_unique_indexes", unpatched
-        )
+    """When this fails, upstream fixed the slow path: drop patch 1."""
+    behaviour(False)
 
     scans, duplicate_refused = await insert_three_then_one(
         tmp_path / "db", scan_counter
@@ -83,9 +133,9 @@ async def test_upstream_still_scans_every_document_on_insert(
 
 
 async def test_the_patch_skips_the_scan_and_still_refuses_duplicates(
-    tmp_path: Path, scan_counter: list[str]
+    tmp_path: Path, scan_counter: list[str], behaviour: Behaviour
 ) -> None:
-    assert patches.patch_sqlite_id_scan()
+    behaviour(True)
 
     scans, duplicate_refused = await insert_three_then_one(
         tmp_path / "db", scan_counter

@@ -4,6 +4,7 @@ from typing import cast
 
 import strawberry
 
+from app.documents.session import SessionStatus as StoredStatus
 from app.errors import InvalidInput
 from app.pubsub import SessionChange as SessionChangeKind
 from app.schema.types.live import SessionChange
@@ -84,7 +85,9 @@ class SessionUpdateFilterInput:
             ),
             session_id=self.session_id,
             user_id=self.user_id,
-            statuses=tuple(status.value for status in self.statuses or ()),
+            statuses=tuple(
+                cast("StoredStatus", status.value) for status in self.statuses or ()
+            ),
         )
 
 

@@ -15,6 +15,8 @@ export interface Headline {
   errors: number;
   costUsd: number;
   latestModel: string | null;
+  sessionCostP90: number | null;
+  topUser: string | null;
 }
 
 export function headline(data: DashboardQuery): Headline {
@@ -25,6 +27,8 @@ export function headline(data: DashboardQuery): Headline {
     errors: rows.filter((row) => row.status === "ERROR").length,
     costUsd: rows.reduce((sum, row) => sum + (row.costUsd ?? 0), 0),
     latestModel: rows[0]?.model ?? null,
+    sessionCostP90: data.sessionStats.costUsd.p90 ?? null,
+    topUser: data.topUsers[0]?.userId ?? null,
   };
 }
 
