@@ -2,10 +2,14 @@
 
 import strawberry
 
+from app.errors import InvalidInput
 from app.schema.inputs.log import LogCallInput, LogFilterInput
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
+from app.schema.types.ingest import LogCallResult, LogCallsPayload
 from app.schema.types.log import Log, LogPage, PageInfo
-from app.services import calls
+from app.services import call_batch, calls
+from app.services.call_batch import UnreadableCall
+from app.services.call_input import CallIn
 from app.services.calls import LogFilter
 
 
@@ -18,6 +22,31 @@ async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
         broker=context.broker,
     )
     return Log.from_document(recorded.log)
+
+
+async def log_calls(
+    info: strawberry.Info, inputs: list[LogCallInput]
+) -> LogCallsPayload:
+    context = info.context
+    call_batch.check_batch_size(len(inputs), context.settings, field="inputs")
+    items: list[CallIn | UnreadableCall] = []
+    for item in inputs:
+        try:
+            items.append(item.to_call())
+        except InvalidInput as error:
+            items.append(UnreadableCall(call_id=item.id, error=error))
+    batch = await call_batch.record_calls(
+        context.caller.project_id,
+        items,
+        settings=context.settings,
+        broker=context.broker,
+    )
+    return LogCallsPayload(
+        results=[LogCallResult.from_item(item) for item in batch.items],
+        stored_count=batch.count("stored"),
+        duplicate_count=batch.count("duplicate"),
+        rejected_count=batch.count("rejected"),
+    )
 
 
 async def logs(

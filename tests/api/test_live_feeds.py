@@ -1,8 +1,10 @@
 """callLogged and sessionUpdated over a real WebSocket: filters, scoping, errors."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from app.http.shared_feeds import SharedFeeds
@@ -320,3 +322,37 @@ async def test_session_updated_reports_messages_and_completion(
         "COMPLETED",
         "COMPLETED",
     )
+
+
+async def test_a_batch_is_published_once_and_delivered_in_order(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    live_url: str,
+    project: TestProject,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker = app.state.broker
+    published: list[tuple[str, int]] = []
+    publish_many = broker.publish_many
+
+    async def counting(topic: str, events: Sequence[object]) -> None:
+        published.append((topic, len(events)))
+        await publish_many(topic, events)
+
+    monkeypatch.setattr(broker, "publish_many", counting)
+    log_calls = "mutation Batch($inputs: [LogCallInput!]!) { logCalls(inputs: $inputs) { storedCount } }"
+    async with LiveClient.open(live_url, project.reader) as live:
+        feed = await live.subscribe(CALL_LOGGED)
+        await wait_for_subscribers(app, calls_topic(project.id), 1)
+
+        result = await gql(
+            client,
+            log_calls,
+            {"inputs": [call(f"b{index}") for index in range(3)]},
+            key=project.ingest,
+        )
+        received = [(await live.next_data(feed))["callLogged"]["id"] for _ in range(3)]
+
+    assert result.data == {"logCalls": {"storedCount": 3}}
+    assert published == [(calls_topic(project.id), 3)]
+    assert received == ["b0", "b1", "b2"]
