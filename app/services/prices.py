@@ -12,7 +12,7 @@ from app.documents.price import CustomPrice
 from app.errors import InvalidInput, NotFound
 from app.pipelines.cost import UnpricedModelRow, unpriced_models_pipeline
 from app.services.calls import LogFilter, forget_ingest_rules, log_query
-from app.services.pricing import canonical_provider
+from app.services.provider_names import canonical_provider
 from app.services.store_errors import store_errors
 
 log = structlog.get_logger(__name__)

@@ -10,10 +10,10 @@ from genai_prices.types import ModelPrice, TieredPrices
 from app.documents.price import CustomPrice
 from app.services.pricing import (
     PriceResult,
-    canonical_provider,
     price_call,
     price_table_version,
 )
+from app.services.provider_names import canonical_provider
 
 WHEN = datetime(2025, 9, 1, 12, tzinfo=UTC)
 
