@@ -5,6 +5,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# ariadne-codegen needs graphql-core 3.2 and the app 3.3: it gets its own venv.
+CODEGEN_VENV := .venv-codegen
+CODEGEN_STAMP := $(CODEGEN_VENV)/.installed
 
 # Python 3.13: on PATH first, then any pyenv-installed 3.13.
 PYTHON ?= $(shell \
@@ -16,7 +19,8 @@ PYTHON ?= $(shell \
 		fi; \
 	done)
 
-.PHONY: install run test lint format typecheck check export-schema bench clean
+.PHONY: install run test lint format typecheck check export-schema bench clean \
+	client-python client-ts
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -30,12 +34,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(CODEGEN_STAMP): $(STAMP) clients/python/requirements-codegen.txt
+	@[ -x $(CODEGEN_VENV)/bin/python ] || $(BIN)/python -m venv $(CODEGEN_VENV)
+	$(CODEGEN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CODEGEN_VENV)/bin/python -m pip install --quiet -r clients/python/requirements-codegen.txt
+	@touch $(CODEGEN_STAMP)
+
+install: $(STAMP) $(CODEGEN_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m app serve
 
-test: $(STAMP)
+test: $(STAMP) $(CODEGEN_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -62,5 +72,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_insert.py
 	$(BIN)/python bench/ingest.py
 
+# Typed clients from schema.graphql and client_ops/*.graphql (see README).
+client-python: $(CODEGEN_STAMP)
+	$(CODEGEN_VENV)/bin/ariadne-codegen --config clients/python/codegen.toml
+
+client-ts:
+	cd clients/ts && npm ci --no-audit --no-fund && npm run check
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CODEGEN_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from app.loaders import Loaders
 from app.pubsub import Broker
 from app.services.keys import Caller, KeyVerifier, Principal, ServerAdmin
 from app.services.rate_limit import RateLimiter
+from app.services.usage_window import UsageWindows
 from app.settings import Settings
 
 
@@ -23,6 +24,7 @@ class Context:
     settings: Settings
     broker: Broker
     verifier: KeyVerifier
+    usage_windows: UsageWindows
     rate_limiter: RateLimiter
     principal: Caller | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
@@ -56,3 +58,8 @@ class Context:
         if self._loaders is None:
             self._loaders = Loaders.for_project(self.caller.project_id)
         return self._loaders
+
+    def reset_loaders(self) -> None:
+        """Fresh loaders for the next subscription event: a WebSocket's context
+        lives for hours, and cached rows must not outlive the event they served."""
+        self._loaders = None

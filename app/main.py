@@ -25,12 +25,15 @@ from app.http.middleware import (
     MetricsMiddleware,
     RequestIdMiddleware,
 )
+from app.http.shared_feeds import SharedFeeds
+from app.http.websocket import ConnectionGuard
 from app.logconfig import configure_logging
-from app.pubsub import InMemoryBroker
+from app.pubsub import build_broker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
 from app.services.rate_limit import RateLimiter
 from app.services.session_status import sweep_forever
+from app.services.usage_window import UsageWindows
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
 
@@ -94,6 +97,8 @@ def create_app(
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await app.state.usage_windows.close()
+            await app.state.broker.close()
             await client.close()
             if store is not None:
                 await store.stop()
@@ -121,7 +126,7 @@ def create_app(
 
     app = Starlette(lifespan=lifespan)
     app.state.settings = settings
-    app.state.broker = InMemoryBroker(settings.subscriber_queue_size)
+    app.state.broker = build_broker(settings)
     admin_token = settings.admin_token
     app.state.verifier = KeyVerifier(
         ttl_s=settings.key_cache_ttl_s,
@@ -129,6 +134,15 @@ def create_app(
     )
     app.state.rate_limiter = RateLimiter(
         settings.rate_limit_per_s, settings.rate_limit_burst
+    )
+    app.state.usage_windows = UsageWindows(
+        app.state.broker, max_calls=settings.usage_window_max_calls
+    )
+    app.state.shared_feeds = SharedFeeds(queue_size=settings.subscriber_queue_size)
+    app.state.connections = ConnectionGuard(
+        app.state.verifier,
+        max_per_key=settings.max_connections_per_key,
+        recheck_s=settings.ws_key_recheck_s,
     )
     app.state.shutting_down = False
 

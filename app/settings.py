@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     # by the store instead of running on after its client gave up.
     store_read_timeout_ms: int = Field(default=20_000, ge=100, le=600_000)
 
+    # Live feeds across processes: Redis pub/sub when set, in-process otherwise.
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LLMD_REDIS_URL", "REDIS_URL")
+    )
+    broker_timeout_s: float = Field(default=2.0, gt=0, le=60)
+
     # HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -70,6 +76,14 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(default=1000, ge=1)
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    # Live feeds: open WebSockets per key (per process), how often an open
+    # socket's key is checked again (a revoked key loses its feed within this
+    # plus key_cache_ttl_s), the largest client message, and the calls one
+    # project's live usage window keeps in memory.
+    max_connections_per_key: int = Field(default=20, ge=1)
+    ws_key_recheck_s: float = Field(default=5.0, gt=0, le=300)
+    max_ws_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    usage_window_max_calls: int = Field(default=200_000, ge=100)
     # A GraphQL operation over HTTP that runs longer is cancelled (504, TIMEOUT).
     operation_timeout_s: float = Field(default=30.0, gt=0, le=600)
     # Requests per second per API key (token bucket); 0 turns the limit off.

@@ -1,14 +1,10 @@
 """Shared fixtures: one real embedded store, one app, an HTTP client and a live server."""
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
@@ -16,6 +12,9 @@ from app.main import create_app
 from app.settings import Settings
 from app.store.embedded import EmbeddedStore
 from tests.factories import ADMIN_TOKEN, TestProject, make_project
+from tests.live_helpers import free_port as free_port  # tests import it from here
+from tests.live_helpers import serve
+from tests.redis_server import REDIS_SERVER, SKIP_REASON, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -59,36 +58,11 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[str]:
-    """`app` behind a real uvicorn socket in this event loop; yields host:port."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest.fixture(scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
+async def live_url(app: Starlette, settings: Settings) -> AsyncIterator[str]:
     """The same app behind a real uvicorn socket, for WebSocket clients."""
-    async with served(app) as address:
-        yield address
+    async with serve(app, ws_max_size=settings.max_ws_message_bytes) as url:
+        yield url
 
 
 @pytest.fixture
@@ -117,3 +91,12 @@ def http_client(app: Starlette) -> httpx.AsyncClient:
     """An HTTP client on `app` without a socket."""
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+@pytest.fixture(scope="session")
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A real redis-server for the session; tests that need it skip without it."""
+    if REDIS_SERVER is None:
+        pytest.skip(SKIP_REASON)
+    async with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -3,8 +3,9 @@
 - Every HTTP refusal Strawberry makes itself (batching, content type, GET
   queries, unparsable JSON) is answered as a coded GraphQL error, not text.
 - An operation over HTTP is cancelled after `operation_timeout_s` (504 TIMEOUT).
-- WebSockets authenticate in `connection_init`; each operation sent over the
-  socket is charged to the key's rate limit (a RATE_LIMITED error when over).
+- WebSockets authenticate in `connection_init` (`app/http/websocket.py`); each
+  operation sent over the socket is charged to the key's rate limit (a
+  RATE_LIMITED error when over).
 - Responses that carry UNAVAILABLE or RATE_LIMITED errors get `Retry-After`.
 """
 
@@ -20,11 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage,
     SubscribeMessage,
@@ -42,6 +39,7 @@ from app.errors import (
     TimedOut,
 )
 from app.http.common import error_response
+from app.http.websocket import LiveTransportHandler
 from app.services.rate_limit import RateLimiter
 
 log = structlog.get_logger(__name__)
@@ -63,8 +61,8 @@ def _as_app_error(error: HTTPException, method: str) -> AppError:
     return InvalidInput(reason)
 
 
-class RateLimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws where each operation is charged to the key's limit."""
+class RateLimitedTransportWS(LiveTransportHandler):
+    """The live-feed handler, with each operation charged to the key's limit."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         principal = self.context.principal
@@ -101,6 +99,16 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(**kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Own the socket's context, so its connection slot is freed however
+            # the socket ends.
+            websocket = WebSocket(scope, receive=receive, send=send)
+            context = await self.get_context(websocket, websocket)
+            try:
+                await self.run(websocket, context=context)
+            finally:
+                self.app.state.connections.release(context)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -159,24 +167,13 @@ class GraphQLApp(GraphQL[Context, None]):
             settings=state.settings,
             broker=state.broker,
             verifier=state.verifier,
+            usage_windows=state.usage_windows,
             rate_limiter=state.rate_limiter,
             principal=principal,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object]:
-        params = context.connection_params or {}
-        raw = (
-            params.get("authorization")
-            or params.get("Authorization")
-            or params.get("apiKey")
-        )
-        secret = raw if isinstance(raw, str) else None
-        if secret is not None and secret.lower().startswith("bearer "):
-            secret = secret[len("bearer ") :]
-        try:
-            context.principal = await context.verifier.authenticate(secret)
-        except AppError as error:
-            log.info("websocket.refused", code=error.code)
-            metrics.record_error(error.code)
-            raise ConnectionRejectionError({"code": error.code}) from None
+        # Key check, per-key socket limit and revocation watch; the server
+        # admin token opens no sockets (it reads no project's data).
+        await self.app.state.connections.admit(context)
         return cast(UnsetType, UNSET)

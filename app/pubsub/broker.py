@@ -1,8 +1,13 @@
-"""Fan events out to subscribers without letting a slow one slow anyone else."""
+"""Fan events out to subscribers without letting a slow one slow anyone else.
+
+Every broker delivers through a `FanOut`: the subscribers of this process,
+each with a bounded backlog. Publishing never waits for a subscriber; one that
+falls more than `queue_size` events behind is dropped and told so, and the
+broker counts it.
+"""
 
 import asyncio
-from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -14,77 +19,145 @@ log = structlog.get_logger(__name__)
 
 
 class SubscriberOverflowed(Exception):
-    """The subscriber fell too far behind and was dropped; it must resubscribe."""
+    """The subscriber fell too far behind (or lost its feed); it must resubscribe."""
 
 
 class Broker(Protocol):
-    """Publish to a topic; subscribe to a topic as an async iterator."""
+    """Publish to a topic; subscribe to a topic as an async iterator of events."""
+
+    @property
+    def dropped_subscribers(self) -> int:
+        """How many subscribers were dropped for falling behind, since start."""
+        ...
 
     async def publish(self, topic: str, event: object) -> None: ...
+
+    async def publish_many(self, topic: str, events: Sequence[object]) -> None:
+        """Publish a batch as one message: ingest calls this once per batch."""
+        ...
 
     def subscribe(
         self, topic: str
     ) -> AbstractAsyncContextManager[AsyncIterator[object]]: ...
 
+    def subscriber_count(self, topic: str) -> int:
+        """Subscribers of `topic` in this process."""
+        ...
 
-class _Subscription:
-    def __init__(self, queue_size: int) -> None:
-        self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+    async def close(self) -> None: ...
+
+
+class SubscriberQueue:
+    """One subscriber's backlog: batches of events, at most `limit` events."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending = 0
         self.overflowed = False
+        self._batches: asyncio.Queue[tuple[object, ...]] = asyncio.Queue()
 
-    def offer(self, event: object) -> None:
+    def offer(self, events: tuple[object, ...]) -> bool:
+        """Queue `events`; return True when this offer overflowed the backlog."""
         if self.overflowed:
-            return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            # Wake the reader so it learns of the overflow now, not at the next event.
-            self.queue.get_nowait()
-            self.queue.put_nowait(_OVERFLOW)
+            return False
+        if self.pending + len(events) > self.limit:
+            self.fail()
+            return True
+        self.pending += len(events)
+        self._batches.put_nowait(events)
+        return False
+
+    def fail(self) -> None:
+        """Drop the backlog now (freeing its memory) and wake the reader."""
+        self.overflowed = True
+        self.pending = 0
+        while not self._batches.empty():
+            self._batches.get_nowait()
+        self._batches.put_nowait(())
 
     async def events(self) -> AsyncIterator[object]:
         while True:
-            event = await self.queue.get()
-            if event is _OVERFLOW:
+            batch = await self._batches.get()
+            if self.overflowed:
                 raise SubscriberOverflowed
-            yield event
+            self.pending -= len(batch)
+            for event in batch:
+                yield event
 
 
-_OVERFLOW = object()
+class FanOut:
+    """The subscribers of each topic in this process, fed in memory."""
+
+    def __init__(self, queue_size: int) -> None:
+        self._queue_size = queue_size
+        self._topics: dict[str, set[SubscriberQueue]] = {}
+        self.dropped_subscribers = 0
+
+    def subscriber_count(self, topic: str) -> int:
+        return len(self._topics.get(topic, ()))
+
+    def add(self, topic: str) -> SubscriberQueue:
+        subscription = SubscriberQueue(self._queue_size)
+        self._topics.setdefault(topic, set()).add(subscription)
+        metrics.subscription_opened()
+        return subscription
+
+    def remove(self, topic: str, subscription: SubscriberQueue) -> bool:
+        """Forget `subscription`; return True when `topic` has no subscriber left."""
+        subscribers = self._topics.get(topic)
+        if subscribers is None or subscription not in subscribers:
+            return subscribers is None
+        metrics.subscription_closed()
+        subscribers.discard(subscription)
+        if subscribers:
+            return False
+        del self._topics[topic]
+        return True
+
+    def deliver(self, topic: str, events: Sequence[object]) -> None:
+        """Hand `events` to every subscriber of `topic`; never waits."""
+        batch = tuple(events)
+        if not batch:
+            return
+        for subscription in tuple(self._topics.get(topic, ())):
+            if subscription.offer(batch):
+                self.dropped_subscribers += 1
+                metrics.subscriber_dropped()
+                log.warning("subscriber.dropped", topic=topic, reason="fell_behind")
+
+    def fail_all(self) -> None:
+        """Tell every subscriber its feed broke: each must resubscribe."""
+        for subscribers in self._topics.values():
+            for subscription in subscribers:
+                subscription.fail()
 
 
 class InMemoryBroker:
     """The default broker: one process, fan-out in memory, bounded queues."""
 
     def __init__(self, queue_size: int) -> None:
-        self._queue_size = queue_size
-        self._topics: defaultdict[str, set[_Subscription]] = defaultdict(set)
-        self.dropped_subscribers = 0
+        self._fanout = FanOut(queue_size)
+
+    @property
+    def dropped_subscribers(self) -> int:
+        return self._fanout.dropped_subscribers
 
     def subscriber_count(self, topic: str) -> int:
-        return len(self._topics.get(topic, ()))
+        return self._fanout.subscriber_count(topic)
 
     async def publish(self, topic: str, event: object) -> None:
-        for subscription in tuple(self._topics.get(topic, ())):
-            was_overflowed = subscription.overflowed
-            subscription.offer(event)
-            if subscription.overflowed and not was_overflowed:
-                self.dropped_subscribers += 1
-                metrics.subscriber_dropped()
-                log.warning("subscriber.dropped", topic=topic)
+        self._fanout.deliver(topic, (event,))
+
+    async def publish_many(self, topic: str, events: Sequence[object]) -> None:
+        self._fanout.deliver(topic, events)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[object]]:
-        subscription = _Subscription(self._queue_size)
-        self._topics[topic].add(subscription)
-        metrics.subscription_opened()
+        subscription = self._fanout.add(topic)
         try:
             yield subscription.events()
         finally:
-            metrics.subscription_closed()
-            subscribers = self._topics.get(topic)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._topics[topic]
+            self._fanout.remove(topic, subscription)
+
+    async def close(self) -> None:
+        self._fanout.fail_all()

@@ -1,13 +1,9 @@
 """Calls: GraphQL arguments in, service call, output types out."""
 
-from collections.abc import AsyncGenerator
-
 import strawberry
 
 from app import metrics
-from app.documents import Log as LogDocument
-from app.errors import InvalidInput, Unavailable
-from app.pubsub import CallLogged, CallsLogged, SubscriberOverflowed, calls_topic
+from app.errors import InvalidInput
 from app.schema.inputs.log import LogCallInput, LogFilterInput
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
 from app.schema.types.ingest import LogCallResult, LogCallsPayload
@@ -15,7 +11,7 @@ from app.schema.types.log import Log, LogPage, PageInfo
 from app.services import call_batch, calls
 from app.services.call_batch import UnreadableCall
 from app.services.call_input import CallIn
-from app.services.calls import LogFilter, log_matches
+from app.services.calls import LogFilter
 
 
 async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
@@ -87,29 +83,3 @@ async def logs(
 async def log(info: strawberry.Info, id: strawberry.ID) -> Log | None:
     row = await calls.get_log(info.context.caller.project_id, str(id))
     return Log.from_document(row) if row is not None else None
-
-
-async def call_logged(
-    info: strawberry.Info,
-    filter: LogFilterInput | None = None,
-) -> AsyncGenerator[Log]:
-    context = info.context
-    log_filter = filter.to_filter() if filter is not None else LogFilter()
-    topic = calls_topic(context.caller.project_id)
-    async with context.broker.subscribe(topic) as events:
-        try:
-            async for event in events:
-                for logged in _logged(event):
-                    if log_matches(log_filter, logged):
-                        yield Log.from_document(logged)
-        except SubscriberOverflowed:
-            message = "this subscriber fell behind and was dropped; subscribe again"
-            raise Unavailable(message, retry_after_s=0) from None
-
-
-def _logged(event: object) -> tuple[LogDocument, ...]:
-    if isinstance(event, CallsLogged):
-        return event.logs
-    if isinstance(event, CallLogged):
-        return (event.log,)
-    return ()

@@ -31,10 +31,16 @@ from pymongo.errors import BulkWriteError
 
 from app.documents import Log
 from app.errors import AppError, InvalidInput, PayloadTooLarge, Unavailable
-from app.pubsub import Broker, CallsLogged, calls_topic
+from app.pubsub import Broker
 from app.services.call_input import CallIn
 from app.services.call_validation import validate_call
-from app.services.calls import IngestRules, apply_totals, ingest_rules, price_log
+from app.services.calls import (
+    IngestRules,
+    apply_totals,
+    ingest_rules,
+    price_log,
+    publish_calls,
+)
 from app.services.lookups import find_by_ids
 from app.services.store_errors import store_errors
 from app.settings import Settings
@@ -119,9 +125,8 @@ async def record_calls(
     if stored or unfinished:
         await apply_totals(stored + unfinished, broker=broker)
     if stored:
-        await broker.publish(
-            calls_topic(project_id), CallsLogged(project_id, tuple(stored))
-        )
+        # One broker message for the whole batch, in the order sent.
+        await publish_calls(project_id, stored, broker)
 
     batch = BatchResult(items=[results[index] for index in range(len(calls))])
     log.info(

@@ -151,6 +151,12 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
     await publish_changes(broker, changes, now=datetime.now(UTC))
 
 
+async def publish_calls(project_id: str, logs: Sequence[Log], broker: Broker) -> None:
+    """One broker message for every call a request stored: once per batch."""
+    events = [CallLogged(project_id, stored) for stored in logs]
+    await broker.publish_many(calls_topic(project_id), events)
+
+
 @dataclass(frozen=True, slots=True)
 class Recorded:
     """The stored call, and whether this request stored it (False for a retry)."""
@@ -185,7 +191,7 @@ async def record_call(
     if not document.totals_applied:
         await apply_totals([document], broker=broker)
     if created:
-        await broker.publish(calls_topic(project_id), CallLogged(project_id, document))
+        await publish_calls(project_id, [document], broker)
         log.info("call.recorded", project_id=project_id, call_id=document.call_id)
     return Recorded(log=document, created=created)
 
@@ -227,20 +233,6 @@ def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
     if log_filter.session_id is not None:
         query["session_id"] = log_filter.session_id
     return query
-
-
-def log_matches(log_filter: LogFilter, log: Log) -> bool:
-    """The in-memory twin of `log_query`, for filtering live events."""
-    return (
-        (log_filter.start is None or log.timestamp >= log_filter.start)
-        and (log_filter.end is None or log.timestamp < log_filter.end)
-        and (not log_filter.providers or log.provider in log_filter.providers)
-        and (not log_filter.models or log.model in log_filter.models)
-        and (not log_filter.environments or log.environment in log_filter.environments)
-        and (not log_filter.statuses or log.status in log_filter.statuses)
-        and (log_filter.user_id is None or log.user_id == log_filter.user_id)
-        and (log_filter.session_id is None or log.session_id == log_filter.session_id)
-    )
 
 
 async def list_logs(

@@ -8,14 +8,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import structlog
 from pymongo import UpdateOne
 
 from app.documents import Log, Session, session_key
 from app.documents.session import new_session_fields
+from app.errors import Unavailable
 from app.pubsub import Broker, SessionChange, SessionUpdated, sessions_topic
 from app.services.lookups import find_by_ids
 from app.services.session_status import session_timeout, with_effective_status
 from app.services.store_errors import store_errors
+
+log = structlog.get_logger(__name__)
 
 
 def insert_only(
@@ -100,18 +104,29 @@ def session_updates(logs: Iterable[Log]) -> list[UpdateOne]:
 async def publish_changes(
     broker: Broker, changes: dict[str, SessionChange], *, now: datetime
 ) -> None:
-    """Read the sessions in `changes` (by `_id`) once and publish each change."""
+    """Read the sessions in `changes` (by `_id`) once and publish each change.
+
+    One broker message per project (a batch's changes travel together). The
+    write they describe is already stored and acknowledged, so a failed
+    read-back is logged and publishes nothing rather than failing the caller.
+    """
     if not changes:
         return
-    with store_errors("publish_session_changes"):
-        rows = await find_by_ids(Session, list(changes))
-    timeouts = {
-        project_id: await session_timeout(project_id)
-        for project_id in {row.project_id for row in rows}
-    }
+    try:
+        with store_errors("publish_session_changes"):
+            rows = await find_by_ids(Session, list(changes))
+            timeouts = {
+                project_id: await session_timeout(project_id)
+                for project_id in {row.project_id for row in rows}
+            }
+    except Unavailable:
+        log.warning("session.publish_skipped", count=len(changes))
+        return
+    by_project: dict[str, list[SessionUpdated]] = {}
     for row in rows:
         current = with_effective_status(row, now=now, timeout=timeouts[row.project_id])
-        await broker.publish(
-            sessions_topic(row.project_id),
-            SessionUpdated(row.project_id, current, changes[row.id]),
+        by_project.setdefault(row.project_id, []).append(
+            SessionUpdated(row.project_id, current, changes[row.id])
         )
+    for project_id, events in by_project.items():
+        await broker.publish_many(sessions_topic(project_id), events)

@@ -9,8 +9,9 @@ from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
 from app.documents import Log
-from tests.conftest import http_client, served, sibling_app
+from tests.conftest import http_client, sibling_app
 from tests.factories import TestProject, gql
+from tests.live_helpers import serve
 from tests.ws import graphql_socket
 
 COUNT = "query Count { logs { totalCount } }"
@@ -70,7 +71,7 @@ async def test_operations_over_a_websocket_are_charged_to_the_key(
 ) -> None:
     limited = sibling_app(app, rate_limit_per_s=0.01, rate_limit_burst=2)
     async with (
-        served(limited) as address,
+        serve(limited, ws_max_size=256 * 1024) as address,
         graphql_socket(address, project.reader) as socket,
     ):
         for operation_id in ("1", "2", "3"):

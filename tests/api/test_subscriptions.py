@@ -16,7 +16,7 @@ from tests.api.test_log_call import LOG_CALL, call
 from tests.factories import TestProject, gql
 
 CALL_LOGGED = """
-subscription Live($filter: LogFilterInput) {
+subscription Live($filter: LiveCallFilterInput) {
   callLogged(filter: $filter) { id model provider totalTokens }
 }
 """

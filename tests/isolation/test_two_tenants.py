@@ -8,6 +8,7 @@ fails when an operation or route is added without a case here.
 """
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -655,7 +656,7 @@ async def _api_log(probe: Probe) -> None:
 @case("Subscription.callLogged", writes_as_a=True)
 async def _call_logged(probe: Probe) -> None:
     t = probe.tenants
-    live = "subscription S($f: LogFilterInput) { callLogged(filter: $f) { id model } }"
+    live = "subscription S($f: LiveCallFilterInput) { callLogged(filter: $f) { id model } }"
     record = "mutation M($i: LogCallInput!) { logCall(input: $i) { id } }"
     async with graphql_socket(probe.live_url, t.b.reader) as socket:
         await socket.subscribe("all", live)
@@ -682,6 +683,69 @@ async def _call_logged(probe: Probe) -> None:
         }
         with pytest.raises(TimeoutError):
             probe.seen.append(json.dumps(await socket.receive(timeout_s=0.5)))
+
+
+@case("Subscription.sessionUpdated", writes_as_a=True)
+async def _session_updated(probe: Probe) -> None:
+    t = probe.tenants
+    live = (
+        "subscription S($f: SessionUpdateFilterInput) { sessionUpdated(filter: $f) "
+        "{ change session { id userId messageCount metadata } } }"
+    )
+    add = (
+        "mutation M($s: ID!, $c: String) { addSessionMessage(input: {sessionId: $s, "
+        "role: USER, content: $c}) { created } }"
+    )
+    async with graphql_socket(probe.live_url, t.b.reader) as socket:
+        await socket.subscribe("all", live)
+        await socket.subscribe("a-session", live, {"f": {"sessionId": t.session_id}})
+        await asyncio.sleep(0.2)  # let both subscriptions register
+        await probe.ask(add, {"s": t.session_id, "c": f"{CANARY}-live"}, key=t.a.ingest)
+        await probe.ask(add, {"s": "b-session", "c": "b"}, key=t.b.ingest)
+        updates = [await socket.receive()]
+        with contextlib.suppress(TimeoutError):
+            while True:
+                updates.append(await socket.receive(timeout_s=0.5))
+    probe.seen.extend(json.dumps(update) for update in updates)
+    # Only B's own session changes arrive, on the unfiltered subscription.
+    assert {update["id"] for update in updates} == {"all"}
+    sessions = {
+        update["payload"]["data"]["sessionUpdated"]["session"]["id"]
+        for update in updates
+    }
+    assert sessions == {"b-session"}
+
+
+@case("Subscription.usageTicked", writes_as_a=True)
+async def _usage_ticked(probe: Probe) -> None:
+    t = probe.tenants
+    live = (
+        "subscription S($f: LiveCallFilterInput) { usageTicked(filter: $f, "
+        "windowMinutes: 60, intervalSeconds: 1) { callCount costUsd } }"
+    )
+    record = "mutation M($i: LogCallInput!) { logCall(input: $i) { id } }"
+    async with graphql_socket(probe.live_url, t.b.reader) as socket:
+        await socket.subscribe("all", live)
+        await socket.subscribe("a-user", live, {"f": {"userId": t.user_id}})
+        ticks = [await socket.receive(), await socket.receive()]
+        await probe.ask(
+            record,
+            {
+                "i": {
+                    "provider": "openai",
+                    "model": f"{CANARY}-tick",
+                    "userId": t.user_id,
+                }
+            },
+            key=t.a.ingest,
+        )
+        # A's calls, before and after subscribing, never count in B's totals.
+        for _ in range(4):
+            ticks.append(await socket.receive())
+    probe.seen.extend(json.dumps(tick) for tick in ticks)
+    assert {tick["id"] for tick in ticks} == {"all", "a-user"}
+    for tick in ticks:
+        assert tick["payload"]["data"]["usageTicked"]["callCount"] == 0
 
 
 # HTTP routes --------------------------------------------------------------
