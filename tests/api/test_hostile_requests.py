@@ -20,6 +20,7 @@ LIMITS = {
     "max_aliases": 10,
     "max_query_tokens": 500,
     "max_body_bytes": 64 * 1024,
+    "max_batch_size": 3,
 }
 
 
@@ -129,6 +130,18 @@ ROWS = [
         Hostile(
             {"query": f"mutation {{ {aliases(11, RECORD_FIELDS)} }}"},
             says="11 aliases found",
+        ),
+        id="oversize-batch-of-aliased-calls",
+    ),
+    pytest.param(
+        Hostile(
+            {
+                "query": "mutation M($inputs: [LogCallInput!]!) { logCalls(inputs: "
+                "$inputs) { storedCount } }",
+                "variables": {"inputs": [{"provider": "p", "model": "m"}] * 4},
+            },
+            code="PAYLOAD_TOO_LARGE",
+            says="3",
         ),
         id="oversize-batch-of-calls",
     ),
