@@ -20,7 +20,7 @@ from pathlib import Path
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 
-from app.store.patches import patch_sqlite_id_scan
+from app.store.patches import patch_store
 
 DATABASE_FILE = "llm-dashboard.sqlite"
 LOCK_FILE = "store.lock"
@@ -70,7 +70,7 @@ async def serve(data_dir: Path, port: int, parent_pid: int) -> int:
         _report({"error": str(error)})
         return 2
 
-    patch_sqlite_id_scan()
+    patch_store()
     # No 50,000-document budget: analytics read roll-ups, and raw scans are bounded
     # by the API's time-range limits instead.
     engine = SQLiteEngine(
