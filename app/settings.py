@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
 
+    # Analytics. True answers every usage question from raw calls instead of
+    # roll-ups: same numbers, much slower; for benchmarks and checks only.
+    usage_force_raw: bool = False
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"

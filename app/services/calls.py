@@ -9,7 +9,7 @@ import structlog
 from pymongo.errors import DuplicateKeyError
 
 from app.documents import Log, Project, Session, log_key
-from app.documents.log import Status
+from app.documents.log import CostSource, MetadataValue, Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
 from app.pubsub import Broker, CallLogged, calls_topic
@@ -17,6 +17,7 @@ from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
+from app.services.rollups import write_rollups
 from app.services.sessions import session_updates
 from app.services.store_errors import store_errors
 from app.settings import Settings
@@ -70,16 +71,17 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
 
 
 async def apply_totals(logs: Sequence[Log]) -> None:
-    """Add `logs` to their sessions' totals, then mark them applied.
+    """Add `logs` to their sessions' totals and usage roll-ups, then mark them applied.
 
     A call is stored with `totals_applied=False` first. If this step fails, the
     client sees an error and retries; the retry finds the stored call still
-    unapplied and finishes here, so the totals neither miss nor double-count it.
+    unapplied and finishes here, so the totals do not miss it.
     """
     updates = session_updates(logs)
     with store_errors("apply_totals"):
         if updates:
             await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
+        await write_rollups(logs)
         await Log.get_pymongo_collection().update_many(
             {"_id": {"$in": [log.id for log in logs]}},
             {"$set": {"totals_applied": True}},
@@ -129,7 +131,12 @@ async def record_call(
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
-    """What `list_logs` narrows by; the project always comes from the key."""
+    """What `list_logs` narrows by; the project always comes from the key.
+
+    The same narrowing as a usage filter (lists match any of their values,
+    `tags` must all be carried, metadata pairs with different keys must all
+    match), plus the single `user_id` and `session_id` of the first API.
+    """
 
     start: datetime | None = None
     end: datetime | None = None
@@ -139,6 +146,34 @@ class LogFilter:
     statuses: tuple[Status, ...] = ()
     user_id: str | None = None
     session_id: str | None = None
+    user_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    status_codes: tuple[int, ...] = ()
+    error_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, MetadataValue], ...] = ()
+    cost_sources: tuple[CostSource, ...] = ()
+
+    def allowed(self, field: str) -> tuple[object, ...] | None:
+        """The values `field` may take, or None when it is not narrowed."""
+        single, many = {
+            "user_id": (self.user_id, self.user_ids),
+            "session_id": (self.session_id, self.session_ids),
+        }.get(field, (None, ()))
+        values: tuple[object, ...] | None = tuple(many) if many else None
+        if single is not None:
+            values = (single,) if values is None or single in values else ()
+        return values
+
+
+_LIST_FIELDS = (
+    ("provider", "providers"),
+    ("model", "models"),
+    ("environment", "environments"),
+    ("status", "statuses"),
+    ("status_code", "status_codes"),
+    ("cost_source", "cost_sources"),
+)
 
 
 def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
@@ -151,32 +186,60 @@ def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
         time_range["$lt"] = log_filter.end
     if time_range:
         query["timestamp"] = time_range
-    for field, values in (
-        ("provider", log_filter.providers),
-        ("model", log_filter.models),
-        ("environment", log_filter.environments),
-        ("status", log_filter.statuses),
-    ):
+    for field, attribute in _LIST_FIELDS:
+        values = getattr(log_filter, attribute)
         if values:
             query[field] = {"$in": list(values)}
-    if log_filter.user_id is not None:
-        query["user_id"] = log_filter.user_id
-    if log_filter.session_id is not None:
-        query["session_id"] = log_filter.session_id
+    for field in ("user_id", "session_id"):
+        allowed = log_filter.allowed(field)
+        if allowed is not None:
+            query[field] = {"$in": list(allowed)}
+    if log_filter.error_types:
+        query["error.type"] = {"$in": list(log_filter.error_types)}
+    if log_filter.tags:
+        query["tags"] = {"$all": list(log_filter.tags)}
+    for key, values in _metadata_values(log_filter).items():
+        query[f"metadata.{key}"] = {"$in": values}
     return query
+
+
+def _metadata_values(log_filter: LogFilter) -> dict[str, list[MetadataValue]]:
+    values_by_key: dict[str, list[MetadataValue]] = {}
+    for key, value in log_filter.metadata:
+        values_by_key.setdefault(key, []).append(value)
+    return values_by_key
 
 
 def log_matches(log_filter: LogFilter, log: Log) -> bool:
     """The in-memory twin of `log_query`, for filtering live events."""
-    return (
-        (log_filter.start is None or log.timestamp >= log_filter.start)
-        and (log_filter.end is None or log.timestamp < log_filter.end)
-        and (not log_filter.providers or log.provider in log_filter.providers)
-        and (not log_filter.models or log.model in log_filter.models)
-        and (not log_filter.environments or log.environment in log_filter.environments)
-        and (not log_filter.statuses or log.status in log_filter.statuses)
-        and (log_filter.user_id is None or log.user_id == log_filter.user_id)
-        and (log_filter.session_id is None or log.session_id == log_filter.session_id)
+    if log_filter.start is not None and log.timestamp < log_filter.start:
+        return False
+    if log_filter.end is not None and log.timestamp >= log_filter.end:
+        return False
+    for field, attribute in _LIST_FIELDS:
+        values = getattr(log_filter, attribute)
+        if values and getattr(log, field) not in values:
+            return False
+    for field in ("user_id", "session_id"):
+        allowed = log_filter.allowed(field)
+        if allowed is not None and getattr(log, field) not in allowed:
+            return False
+    error_type = log.error.type if log.error is not None else None
+    if log_filter.error_types and error_type not in log_filter.error_types:
+        return False
+    if not set(log_filter.tags) <= set(log.tags):
+        return False
+    return all(
+        key in log.metadata and _same_value(log.metadata[key], values)
+        for key, values in _metadata_values(log_filter).items()
+    )
+
+
+def _same_value(stored: MetadataValue, values: list[MetadataValue]) -> bool:
+    # MongoDB compares numbers by value but never a bool with a number.
+    return any(
+        stored == value and isinstance(stored, bool) == isinstance(value, bool)
+        for value in values
     )
 
 
