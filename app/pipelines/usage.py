@@ -249,12 +249,21 @@ def rollup_match_stage(
     Raises:
         ValueError: the filter needs raw calls; ask `covered_by_rollups` first.
     """
-    if not _filter_covered(usage_filter):
-        raise ValueError("this filter needs raw calls; check covered_by_rollups first")
     ranges = ranges if ranges is not None else [(usage_filter.start, usage_filter.end)]
     match = _time_match(usage_filter.project_id, period.time_field, ranges)
-    match |= _in_conditions(usage_filter, _ROLLUP_FIELDS)
+    match |= rollup_narrowing(usage_filter)
     return {"$match": match}
+
+
+def rollup_narrowing(usage_filter: UsageFilter) -> dict[str, Any]:
+    """The conditions on roll-up dimensions, without the project and the time.
+
+    Raises:
+        ValueError: the filter needs raw calls; ask `covered_by_rollups` first.
+    """
+    if not _filter_covered(usage_filter):
+        raise ValueError("this filter needs raw calls; check covered_by_rollups first")
+    return _in_conditions(usage_filter, _ROLLUP_FIELDS)
 
 
 def _time_match(

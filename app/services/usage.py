@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,11 +22,13 @@ from app.errors import InvalidInput
 from app.pipelines import Pipeline
 from app.pipelines.rollup import RollupPeriod
 from app.pipelines.usage import (
+    TimeRange,
     UsageFilter,
     UsageSources,
     covered_by_rollups,
     distinct_count_pipeline,
     rollup_match_stage,
+    rollup_narrowing,
     usage_sources,
 )
 from app.pipelines.usage_measures import UsageSummary, summarize, total_of
@@ -112,6 +114,7 @@ class UsageReader:
         self.force_raw = force_raw
         self.stats = ReadStats()
         self._reads: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        self._rollup_reads: dict[str, list[_RollupRead]] = {}
 
     def sources(self, query: UsageQuery) -> UsageSources:
         """Where the rows of `query` come from."""
@@ -134,8 +137,7 @@ class UsageReader:
             (RollupPeriod.HOUR, sources.hourly),
         ):
             if ranges:
-                match = rollup_match_stage(usage_filter, period, ranges)
-                reads.append(self._rollup_rows(period, match, query))
+                reads.append(self._rollup_rows(period, ranges, query))
         if sources.raw:
             pipeline = raw_rows_pipeline(
                 usage_filter,
@@ -152,24 +154,53 @@ class UsageReader:
         return rows
 
     async def _rollup_rows(
-        self, period: RollupPeriod, match: dict[str, Any], query: UsageQuery
+        self, period: RollupPeriod, ranges: tuple[TimeRange, ...], query: UsageQuery
     ) -> list[UsageRow]:
-        collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
-
-        async def read() -> list[dict[str, Any]]:
-            documents: list[dict[str, Any]] = await collection.find(
-                match["$match"]
-            ).to_list()
-            self.stats.rollup_documents += len(documents)
-            return documents
-
-        documents = await self._once(f"{period.collection}:{_canonical(match)}", read)
+        documents = await self._rollup_documents(period, ranges, query.usage_filter)
         return rows_from_rollups(
             documents,
             query.grouping,
             time_field=period.time_field,
             with_histograms=query.with_histograms,
         )
+
+    async def _rollup_documents(
+        self,
+        period: RollupPeriod,
+        ranges: tuple[TimeRange, ...],
+        usage_filter: UsageFilter,
+    ) -> list[dict[str, Any]]:
+        # Roll-ups read for a range also serve any range inside it with the
+        # same narrowing: a dashboard's 14-day trend reuses its 30-day read.
+        narrowing = rollup_narrowing(usage_filter)
+        key = f"{period.collection}:{usage_filter.project_id}:{_canonical(narrowing)}"
+        reads = self._rollup_reads.setdefault(key, [])
+        for earlier in reads:
+            if all(_inside(wanted, earlier.ranges) for wanted in ranges):
+                documents = await asyncio.shield(earlier.task)
+                return [
+                    document
+                    for document in documents
+                    if any(
+                        start <= _utc(document[period.time_field]) < end
+                        for start, end in ranges
+                    )
+                ]
+
+        collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
+        match = rollup_match_stage(usage_filter, period, ranges)
+
+        async def read() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = await collection.find(
+                match["$match"]
+            ).to_list()
+            self.stats.rollup_documents += len(found)
+            return found
+
+        self.stats.queries += 1
+        task = asyncio.ensure_future(_guarded(read))
+        reads.append(_RollupRead(ranges, task))
+        return await asyncio.shield(task)
 
     async def _raw_rows(self, pipeline: Pipeline, query: UsageQuery) -> list[UsageRow]:
         async def run() -> list[dict[str, Any]]:
@@ -190,6 +221,20 @@ class UsageReader:
             task = asyncio.ensure_future(_guarded(read))
             self._reads[key] = task
         return await asyncio.shield(task)
+
+
+@dataclass(frozen=True)
+class _RollupRead:
+    ranges: tuple[TimeRange, ...]
+    task: asyncio.Task[list[dict[str, Any]]]
+
+
+def _inside(wanted: TimeRange, ranges: Sequence[TimeRange]) -> bool:
+    return any(start <= wanted[0] and wanted[1] <= end for start, end in ranges)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 async def _guarded(

@@ -9,6 +9,7 @@ answers everything from raw calls. Both must match the reference computation.
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -586,3 +587,38 @@ async def test_logs_accept_the_usage_narrowing(
     logs = result.data["logs"]
     assert logs["totalCount"] == len(expected)
     assert {item["id"] for item in logs["items"]} == {call.id for call in expected}
+
+
+def readme_dashboard_request() -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    after_marker = readme.split("<!-- dashboard-request -->", 1)[1]
+    return after_marker.split("```graphql", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readme_dashboard_request_answers_every_view_consistently(
+    source: Source,
+) -> None:
+    variables = {
+        "window": window(),
+        "trend": window(datetime(2025, 3, 29, tzinfo=UTC), RANGE_END),
+    }
+
+    data = await ask(source, readme_dashboard_request(), variables)
+
+    totals = data["totals"]
+    assert totals["calls"] == 12
+    assert totals["costUsd"] == 3.4375
+    trend = data["trend"]["series"][0]["points"]
+    assert [point["calls"] for point in trend] == [4, 2, 0, 2]
+    assert [point["errors"] for point in trend] == [1, 1, 0, 1]
+    latency = data["latencyTrend"]["series"][0]["points"]
+    assert sum(1 for point in latency if point["latencyAvgMs"] is not None) == 4
+    assert data["errors"]["errors"] == totals["errors"]
+    assert sum(group["errors"] for group in data["errors"]["groups"]) == 4
+    for alias in ("topModels", "costByModel", "byProvider"):
+        groups = data[alias]["groups"]
+        assert sum(group.get("calls", 0) for group in groups) in (0, 12)
+    top = data["topModels"]["groups"]
+    assert [group["group"][0]["value"] for group in top][:2] == ["gpt-4o", "acme-1"]
+    cost = data["costByModel"]["groups"]
+    assert sum(group["costUsd"] or 0 for group in cost) == 3.4375

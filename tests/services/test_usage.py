@@ -217,3 +217,39 @@ async def test_a_forced_raw_reader_counts_the_calls_it_matched(
     assert reader.stats.raw_calls == 2
     assert sum(row.totals.calls for row in rows) == 2
     assert reader.stats.rollup_documents == 0
+
+
+async def test_a_reader_serves_a_range_inside_one_it_read_from_those_documents(
+    client: httpx.AsyncClient, project: TestProject
+) -> None:
+    await record(
+        client,
+        project,
+        call("a", 5),
+        call("b", 60 * 24 + 5),
+        call("c", 60 * 48 + 5, model="gpt-4o-mini"),
+    )
+    reader = UsageReader()
+    three_days = UsageFilter(
+        project_id=project.id, start=DAY, end=DAY + timedelta(days=3)
+    )
+    last_two = UsageFilter(
+        project_id=project.id,
+        start=DAY + timedelta(days=1),
+        end=DAY + timedelta(days=3),
+    )
+    narrowed = UsageFilter(
+        project_id=project.id,
+        start=DAY + timedelta(days=1),
+        end=DAY + timedelta(days=3),
+        models=("gpt-4o-mini",),
+    )
+
+    whole = await summarize_usage(reader, three_days)
+    inside = await summarize_usage(reader, last_two)
+    assert reader.stats.queries == 1
+    other_narrowing = await summarize_usage(reader, narrowed)
+
+    assert (whole.calls, inside.calls, other_narrowing.calls) == (3, 2, 1)
+    assert reader.stats.queries == 2
+    assert inside == await summarize_usage(UsageReader(force_raw=True), last_two)
