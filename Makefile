@@ -16,7 +16,7 @@ PYTHON ?= $(shell \
 		fi; \
 	done)
 
-.PHONY: install run test lint format typecheck check export-schema bench clean
+.PHONY: install run test lint format typecheck check export-schema bench bench-query clean
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -54,8 +54,16 @@ check: lint typecheck test
 export-schema: $(STAMP)
 	$(BIN)/python -m app export-schema --output schema.graphql
 
+# About four minutes: what store writes cost at 1k/10k/50k documents, upstream
+# mongoeco vs. app/store/patches.py; prints the Markdown for bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python bench/store_insert.py
+
+# Analytics queries on 100k generated calls: the dashboard request from roll-ups
+# against raw aggregation; prints the Markdown for bench/RESULTS.md ("Query").
+# The loaded store is cached in bench/out/ (--fresh reloads it).
+bench-query: $(STAMP)
+	$(BIN)/python bench/query.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,12 @@
 """create_app(): routes, middleware and lifespan. Wiring only."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from starlette.applications import Starlette
@@ -20,11 +22,13 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
 from app.errors import AppError
+from app.http import origin_sessions
 from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
 from app.logconfig import configure_logging
 from app.pubsub import InMemoryBroker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
+from app.services.session_status import sweep_forever
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
 
@@ -79,7 +83,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except AppError as error:
             log.info("websocket.refused", code=error.code)
             raise ConnectionRejectionError({"code": error.code}) from None
-        return UNSET
+        return cast(UnsetType, UNSET)
 
 
 def create_app(
@@ -92,6 +96,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store: EmbeddedStore | None = None
+        sweeper: asyncio.Task[None] | None = None
         if settings.mongodb_uri is None:
             store = EmbeddedStore(settings.data_dir)
             await store.start()
@@ -114,10 +119,18 @@ def create_app(
                         bootstrap=bootstrap,
                     )
                 )
+            if settings.session_sweep_interval_s > 0:
+                sweeper = asyncio.create_task(
+                    sweep_forever(app.state.broker, settings.session_sweep_interval_s)
+                )
             log.info("service.started", environment=settings.environment)
             yield
         finally:
             app.state.shutting_down = True
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await client.close()
             if store is not None:
                 await store.stop()
@@ -156,6 +169,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *origin_sessions.routes,
         ]
     )
     app.add_middleware(AuthenticationMiddleware)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
 
+    # Sessions past their project's inactivity timeout read as ABANDONED at once;
+    # this sweep also stores the status and publishes it. 0 turns the sweep off.
+    session_sweep_interval_s: float = Field(default=60.0, ge=0)
     # Analytics. True answers every usage question from raw calls instead of
     # roll-ups: same numbers, much slower; for benchmarks and checks only.
     usage_force_raw: bool = False

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from app.main import create_app
@@ -30,10 +31,11 @@ async def store(
 def settings(store: EmbeddedStore) -> Settings:
     return Settings(
         environment="test",
-        mongodb_uri=store.uri,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        mongodb_uri=SecretStr(store.uri),
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,
+        session_sweep_interval_s=0,
     )
 
 

@@ -54,8 +54,11 @@ class GraphQLResult:
     data: dict[str, Any] | None
     errors: list[dict[str, Any]]
 
-    def error_codes(self) -> list[str]:
-        return [error.get("extensions", {}).get("code") for error in self.errors]
+    def error_codes(self) -> list[str | None]:
+        return [
+            error.get("extensions", {}).get("code") or error.get("code")
+            for error in self.errors
+        ]
 
 
 async def gql(

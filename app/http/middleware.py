@@ -1,10 +1,9 @@
 """ASGI middleware: request ids on every log line, API keys checked up front."""
 
 import uuid
-from typing import Any
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppError
 from app.http.common import error_response, presented_secret
@@ -25,7 +24,7 @@ class RequestIdMiddleware:
         request_id = uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))

@@ -56,7 +56,7 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [  # type: ignore[union-attr]  # both result kinds have errors
+            result.errors = [
                 format_error(error, reveal_unexpected=self.reveal_unexpected)
                 for error in errors
             ]

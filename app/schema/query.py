@@ -2,16 +2,25 @@
 
 import strawberry
 
-from app.resolvers import log, session, usage
+from app.resolvers import log, usage
+from app.resolvers import session as session_resolvers
+from app.resolvers import user as user_resolvers
 from app.schema.permissions import CanRead
 from app.schema.types.log import Log, LogPage
+from app.schema.types.outlier import (
+    OUTLIER_RULES,
+    SessionOutlierReport,
+    UserOutlierReport,
+)
 from app.schema.types.session import Session, SessionPage
+from app.schema.types.session_stats import SessionStats
 from app.schema.types.usage import (
     ErrorBreakdown,
     UsageBreakdown,
     UsageSummary,
     UsageTimeSeries,
 )
+from app.schema.types.user import User, UserPage, UserUsage
 
 
 @strawberry.type(description="Read the calling key's project. Needs the read scope.")
@@ -27,14 +36,61 @@ class Query:
         description="One call by its id; null when the project has no such call.",
     )
     sessions: SessionPage = strawberry.field(
-        resolver=session.sessions_,
+        resolver=session_resolvers.sessions_,
         permission_classes=[CanRead],
-        description="Conversations, most recently active first.",
+        description=(
+            "Conversations, most recently active first unless sorted otherwise. "
+            "Every sort pages with stable cursors."
+        ),
     )
     session: Session | None = strawberry.field(
-        resolver=session.session,
+        resolver=session_resolvers.session,
         permission_classes=[CanRead],
         description="One conversation by its id; null when the project has none.",
+    )
+    session_stats: SessionStats = strawberry.field(
+        resolver=session_resolvers.session_stats_,
+        permission_classes=[CanRead],
+        description=(
+            "Count, per-session averages and p50/p90/p99, and totals of the "
+            "sessions the filter selects."
+        ),
+    )
+    session_outliers: SessionOutlierReport = strawberry.field(
+        resolver=session_resolvers.session_outliers,
+        permission_classes=[CanRead],
+        description=(
+            "Sessions with activity in the range whose cost, calls or call rate is "
+            f"far above the project's norm over the same sessions. {OUTLIER_RULES} "
+            "threshold defaults to 3.5 (MAD) or 99 (PERCENTILE); limit 1 to 100."
+        ),
+    )
+    users: UserPage = strawberry.field(
+        resolver=user_resolvers.users_,
+        permission_classes=[CanRead],
+        description="End users with lifetime totals, most recently seen first by default.",
+    )
+    user: User | None = strawberry.field(
+        resolver=user_resolvers.user,
+        permission_classes=[CanRead],
+        description="One end user by id (one lookup); null when the project has none.",
+    )
+    top_users: list[UserUsage] = strawberry.field(
+        resolver=user_resolvers.top_users,
+        permission_classes=[CanRead],
+        description=(
+            "The users with the highest cost or most calls in the range (at most "
+            "93 days), from the calls themselves; limit 1 to 100."
+        ),
+    )
+    user_outliers: UserOutlierReport = strawberry.field(
+        resolver=user_resolvers.user_outliers,
+        permission_classes=[CanRead],
+        description=(
+            "Users whose cost or calls in the range (at most 93 days) are far above "
+            f"the norm of the users active in it. {OUTLIER_RULES} threshold defaults "
+            "to 3.5 (MAD) or 99 (PERCENTILE); limit 1 to 100."
+        ),
     )
     usage_summary: UsageSummary = strawberry.field(
         resolver=usage.usage_summary,

@@ -11,7 +11,7 @@ from app.schema.types.log import Log
     description="Live feeds over graphql-transport-ws. Needs the read scope."
 )
 class Subscription:
-    call_logged: Log = strawberry.subscription(
+    call_logged: Log = strawberry.subscription(  # type: ignore[assignment]  # the plugin types a subscription by its generator
         resolver=log.call_logged,
         permission_classes=[CanRead],
         description=(

@@ -1,25 +1,30 @@
 """Record LLM calls, list them and find one."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from beanie import SortDirection
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
-from app.documents import Log, Project, Session, log_key
+from app.documents import Log, Project, Session, User, log_key, session_key
 from app.documents.log import CostSource, MetadataValue, Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
-from app.pubsub import Broker, CallLogged, calls_topic
+from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
 from app.services.rollups import write_rollups
-from app.services.sessions import session_updates
+from app.services.session_totals import publish_changes, session_updates
 from app.services.store_errors import store_errors
+from app.services.users import user_updates
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -70,24 +75,54 @@ def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
     log.price_version = result.price_version
 
 
-async def apply_totals(logs: Sequence[Log]) -> None:
-    """Add `logs` to their sessions' totals and usage roll-ups, then mark them applied.
+async def _bulk(
+    document: type[Session] | type[User], updates: list[UpdateOne]
+) -> BulkWriteResult | None:
+    if not updates:
+        return None
+    return await document.get_pymongo_collection().bulk_write(updates, ordered=False)
 
-    A call is stored with `totals_applied=False` first. If this step fails, the
-    client sees an error and retries; the retry finds the stored call still
-    unapplied and finishes here, so the totals do not miss it.
+
+async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
+    """Add `logs` to their sessions', users' and usage roll-ups' totals, mark them applied, publish.
+
+    A call is stored with `totals_applied=False` first. If this step fails
+    before the totals are written, the client sees an error and retries; the
+    retry finds the stored call still unapplied and finishes here, so the
+    totals do not miss it. Sessions the batch created are published as
+    "created", the others it touched as "totals_changed".
     """
-    updates = session_updates(logs)
+    sessions = session_updates(logs)
+    users = user_updates(logs)
+    changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
-        if updates:
-            await Session.get_pymongo_collection().bulk_write(updates, ordered=False)
-        await write_rollups(logs)
-        await Log.get_pymongo_collection().update_many(
-            {"_id": {"$in": [log.id for log in logs]}},
-            {"$set": {"totals_applied": True}},
+        # Four collections (sessions, users, hourly and daily roll-ups), so four
+        # bulk writes; they do not depend on each other.
+        # TODO: a failure after these bulk writes but before the calls are marked
+        # applied makes a retry count them again; acceptable while the window is
+        # one round trip, fixed for good by per-call markers inside the totals.
+        session_result, _, _ = await asyncio.gather(
+            _bulk(Session, sessions), _bulk(User, users), write_rollups(logs)
+        )
+        if session_result is not None:
+            created = {str(key) for key in (session_result.upserted_ids or {}).values()}
+            for log in logs:
+                if log.session_id is not None:
+                    key = session_key(log.project_id, log.session_id)
+                    changes[key] = "created" if key in created else "totals_changed"
+        # One update per `_id` in one bulk write: MongoDB serves both shapes from
+        # the primary key, but the embedded store scans the whole collection for
+        # an `$in` filter and looks an exact `_id` up directly.
+        await Log.get_pymongo_collection().bulk_write(
+            [
+                UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
+                for log in logs
+            ],
+            ordered=False,
         )
     for stored in logs:
         stored.totals_applied = True
+    await publish_changes(broker, changes, now=datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +157,7 @@ async def record_call(
             document = existing
 
     if not document.totals_applied:
-        await apply_totals([document])
+        await apply_totals([document], broker=broker)
     if created:
         await broker.publish(calls_topic(project_id), CallLogged(project_id, document))
         log.info("call.recorded", project_id=project_id, call_id=document.call_id)
@@ -272,7 +307,12 @@ async def logs_by_sessions(
             await Log.find(
                 {"project_id": project_id, "session_id": {"$in": list(session_ids)}}
             )
-            .sort([("timestamp", 1), ("_id", 1)])
+            .sort(
+                [
+                    ("timestamp", SortDirection.ASCENDING),
+                    ("_id", SortDirection.ASCENDING),
+                ]
+            )
             .to_list()
         )
     grouped: dict[str, list[Log]] = {session_id: [] for session_id in session_ids}

@@ -6,6 +6,7 @@ deletes or reprices stored calls tells the roll-ups what changed
 (`delete_project_rollups`).
 """
 
+import asyncio
 from collections.abc import Sequence
 
 from pymongo import UpdateOne
@@ -67,8 +68,12 @@ async def delete_project_rollups(project_id: str) -> None:
 
 
 async def _write(updates: dict[RollupPeriod, list[UpdateOne]]) -> None:
+    async def write(period: RollupPeriod, period_updates: list[UpdateOne]) -> None:
+        if period_updates:
+            collection = _DOCUMENTS[period].get_pymongo_collection()
+            await collection.bulk_write(period_updates, ordered=False)
+
     with store_errors("write_rollups"):
-        for period, period_updates in updates.items():
-            if period_updates:
-                collection = _DOCUMENTS[period].get_pymongo_collection()
-                await collection.bulk_write(period_updates, ordered=False)
+        await asyncio.gather(
+            *(write(period, batch) for period, batch in updates.items())
+        )

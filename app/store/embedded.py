@@ -47,6 +47,7 @@ class EmbeddedStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = 0
+        self.patched = False
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -116,8 +117,9 @@ class EmbeddedStore:
             reason = report.get("error") or f"it exited with code {process.returncode}"
             raise StoreStartError(f"the embedded store could not start: {reason}")
         self.port = int(report["port"])
+        self.patched = bool(report.get("patched"))
         self._process = process
-        log.info("store.started", pid=process.pid, port=self.port)
+        log.info("store.started", pid=process.pid, port=self.port, patched=self.patched)
 
     async def _supervise(self) -> None:
         delay = 0.5

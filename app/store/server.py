@@ -2,8 +2,10 @@
 
 It serves `mongoeco`'s MongoDB wire protocol on a loopback port, over a SQLite
 file in the data folder, and reports readiness as one JSON line on stdout:
-`{"port": 12345}` or `{"error": "..."}`. It stops on SIGTERM, and on its own as
-soon as its parent process is gone, so it never outlives the service.
+`{"port": 12345, "patched": true}` ("patched": whether the fixes in
+app/store/patches.py apply to this mongoeco release) or `{"error": "..."}`. It
+stops on SIGTERM, and on its own as soon as its parent process is gone, so it
+never outlives the service.
 """
 
 import argparse
@@ -20,7 +22,7 @@ from pathlib import Path
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 
-from app.store.patches import patch_store
+from app.store.patches import install_store_patches
 
 DATABASE_FILE = "llm-dashboard.sqlite"
 LOCK_FILE = "store.lock"
@@ -70,7 +72,7 @@ async def serve(data_dir: Path, port: int, parent_pid: int) -> int:
         _report({"error": str(error)})
         return 2
 
-    patch_store()
+    patched = install_store_patches()
     # No 50,000-document budget: analytics read roll-ups, and raw scans are bounded
     # by the API's time-range limits instead.
     engine = SQLiteEngine(
@@ -88,7 +90,7 @@ async def serve(data_dir: Path, port: int, parent_pid: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     watcher = asyncio.create_task(_watch_parent(parent_pid, stop))
-    _report({"port": address.port})
+    _report({"port": address.port, "patched": patched})
 
     await stop.wait()
     watcher.cancel()

@@ -76,7 +76,7 @@ async def test_session_totals_add_up_mixed_success_and_error_calls(
     assert session == {
         "id": "chat-1",
         "userId": "u-7",
-        "status": "ACTIVE",
+        "status": "ABANDONED",  # its last call is a month before now
         "callCount": 3,
         "errorCount": 1,
         "promptTokens": 115,

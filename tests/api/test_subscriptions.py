@@ -10,6 +10,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from tests.api.test_log_call import LOG_CALL, call
 from tests.factories import TestProject, gql
@@ -26,8 +27,8 @@ async def graphql_ws(
     live_url: str, payload: dict[str, Any]
 ) -> AsyncIterator[ClientConnection]:
     async with connect(
-        f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]  # websockets types subprotocols as Subprotocol
+        f"ws://{live_url}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         yield ws
 

@@ -7,8 +7,8 @@ from genai_prices import Usage, calc_price
 from genai_prices.data import providers
 from genai_prices.types import ModelPrice, TieredPrices
 
+from app.documents.price import CustomPrice
 from app.services.pricing import (
-    CustomPrice,
     PriceResult,
     canonical_provider,
     price_call,

@@ -1,140 +1,145 @@
-"""The store patches: still needed, still correct, still for the pinned version.
+"""The embedded store's fixes: pinned, installed by the store child, and the `_id` scan one.
 
-These tests run `mongoeco`'s engine in process (no wire server) so that they can
-watch which engine methods a write calls. When an upgrade changes a method the
-patches wrap, or fixes the slowness on its own, a test here fails and the
-patch is revisited.
+The other two fixes have their own modules: test_insert_batches.py and
+test_missing_id_lookup.py.
 """
 
-from collections.abc import Iterator
+import inspect
 from pathlib import Path
 from typing import Any
 
+import mongoeco
 import pytest
-from mongoeco import MongoClient
-from mongoeco import __version__ as mongoeco_version
-from mongoeco.core.query_plan import EqualsCondition
+from mongoeco.api._async._database_admin_write_commands import (
+    DatabaseAdminWriteCommandService,
+)
 from mongoeco.engines.sqlite import SQLiteEngine
-from pymongo.errors import DuplicateKeyError
+from mongoeco.errors import DuplicateKeyError
 
-from app.store.patches import PATCHED_VERSION, patch_store
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[SQLiteEngine]:
-    assert patch_store()
-    sqlite = SQLiteEngine(str(tmp_path / "patches.sqlite"))
-    client = MongoClient(sqlite)
-    client["db"]["rollups"].insert_one({"_id": "seed", "calls": 1})
-    yield sqlite
-    client.close()
+from app.store import patches
+from app.store.embedded import EmbeddedStore
+from tests.store.conftest import Behaviour
 
 
 @pytest.fixture
-def collection(engine: SQLiteEngine) -> Iterator[Any]:
-    client = MongoClient(engine)
-    yield client["db"]["rollups"]
-    client.close()
+def scan_counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every full-collection read the engine does."""
+    calls: list[str] = []
+    original = SQLiteEngine._load_documents
+
+    def counting(self: SQLiteEngine, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1] if len(args) > 1 else "")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteEngine, "_load_documents", counting)
+    return calls
 
 
-class Calls:
-    """Counts calls to one engine method while leaving its behaviour alone."""
+async def insert_three_then_one(
+    path: Path, scan_counter: list[str]
+) -> tuple[int, bool]:
+    async with mongoeco.AsyncMongoClient(SQLiteEngine(str(path))) as client:
+        collection = client["db"]["llm_logs"]
+        for index in range(3):
+            await collection.insert_one({"_id": f"project:call-{index}", "n": index})
+        scan_counter.clear()
+        await collection.insert_one({"_id": "project:call-new"})
+        scans = len(scan_counter)
+        try:
+            await collection.insert_one({"_id": "project:call-1"})
+        except DuplicateKeyError:
+            duplicate_refused = True
+        else:
+            duplicate_refused = False
+    return scans, duplicate_refused
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-        self.count = 0
-        wrapped = getattr(SQLiteEngine, name)
 
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return wrapped(*args, **kwargs)
-
-        monkeypatch.setattr(SQLiteEngine, name, counting)
+def test_the_patches_target_the_pinned_mongoeco_release() -> None:
+    # Upgrading mongoeco means re-reading the engine code these patches wrap.
+    assert mongoeco.__version__ == patches.PATCHED_VERSION
 
 
-def test_the_store_is_the_release_the_patches_were_written_for() -> None:
-    assert mongoeco_version == PATCHED_VERSION
-    assert patch_store()
-
-
-def test_upstream_still_plans_a_general_query_when_an_id_lookup_misses(
-    engine: SQLiteEngine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        (
+            patches.UPSTREAM_VALIDATE_UNIQUE,
+            [
+                *("self", "db_name", "coll_name", "document"),
+                *("exclude_storage_key", "skip_id_check", "scan_payload_id"),
+            ],
+        ),
+        (patches.UPSTREAM_COMMAND_INSERT, ["self", "spec", "session"]),
+        (
+            patches.UPSTREAM_SELECT_FIRST,
+            ["self", "db_name", "coll_name", "plan", "hint", "context"],
+        ),
+    ],
+    ids=["unique-index check", "wire insert", "first-document lookup"],
+)
+def test_the_wrapped_methods_keep_the_signatures_the_patches_were_written_for(
+    method: Any, expected: list[str]
 ) -> None:
-    upstream = SQLiteEngine._select_first_document_for_plan.__wrapped__  # type: ignore[attr-defined]  # set by functools.wraps
-    planned = Calls(monkeypatch, "_compile_read_execution_plan")
-
-    missing = upstream(engine, "db", "rollups", EqualsCondition("_id", "absent"))
-
-    assert missing is None
-    assert planned.count == 1
+    assert list(inspect.signature(method).parameters) == expected
 
 
-def test_a_missing_string_id_is_answered_without_planning_a_query(
-    engine: SQLiteEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    planned = Calls(monkeypatch, "_compile_read_execution_plan")
-
-    missing = engine._select_first_document_for_plan(
-        "db", "rollups", EqualsCondition("_id", "absent")
+def test_installing_twice_wraps_each_method_once(behaviour: Behaviour) -> None:
+    behaviour(True)
+    installed = (
+        SQLiteEngine._validate_document_against_unique_indexes,
+        DatabaseAdminWriteCommandService.command_insert,
+        SQLiteEngine._select_first_document_for_plan,
     )
-    found = engine._select_first_document_for_plan(
-        "db", "rollups", EqualsCondition("_id", "seed")
+
+    assert patches.install_store_patches()
+
+    assert installed == (
+        SQLiteEngine._validate_document_against_unique_indexes,
+        DatabaseAdminWriteCommandService.command_insert,
+        SQLiteEngine._select_first_document_for_plan,
     )
 
-    assert missing is None
-    assert found is not None
-    assert found[1] == {"_id": "seed", "calls": 1}
-    assert planned.count == 0
 
-
-def test_upserts_by_string_id_create_then_increment(
-    collection: Any, monkeypatch: pytest.MonkeyPatch
+def test_another_mongoeco_release_gets_no_patch(
+    behaviour: Behaviour, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    planned = Calls(monkeypatch, "_compile_read_execution_plan")
-    update = {"$inc": {"calls": 2}, "$setOnInsert": {"kind": "hourly"}}
+    behaviour(False)
+    monkeypatch.setattr(patches, "mongoeco_version", "9.9.9")
 
-    created = collection.update_one({"_id": "new"}, update, upsert=True)
-    incremented = collection.update_one({"_id": "new"}, update, upsert=True)
-    untouched = collection.update_one({"_id": "other"}, update, upsert=False)
+    assert not patches.install_store_patches()
 
-    assert created.upserted_id == "new"
-    assert incremented.matched_count == 1
-    assert untouched.matched_count == 0
-    assert planned.count == 0
-    assert collection.find_one({"_id": "new"}) == {
-        "_id": "new",
-        "calls": 4,
-        "kind": "hourly",
-    }
-    assert collection.find_one({"_id": "other"}) is None
+    assert (
+        DatabaseAdminWriteCommandService.command_insert
+        is patches.UPSTREAM_COMMAND_INSERT
+    )
 
 
-def test_numeric_ids_keep_logical_equality(collection: Any) -> None:
-    collection.insert_one({"_id": 1, "calls": 1})
-
-    updated = collection.update_one({"_id": 1.0}, {"$inc": {"calls": 1}}, upsert=True)
-
-    assert updated.matched_count == 1
-    assert collection.find_one({"_id": 1}) == {"_id": 1, "calls": 2}
+def test_the_store_child_runs_with_every_patch(store: EmbeddedStore) -> None:
+    assert store.patched
 
 
-def test_upstream_still_scans_every_id_on_a_single_insert(
-    engine: SQLiteEngine, monkeypatch: pytest.MonkeyPatch
+async def test_upstream_still_scans_every_document_on_insert(
+    tmp_path: Path, scan_counter: list[str], behaviour: Behaviour
 ) -> None:
-    upstream = SQLiteEngine._validate_document_against_unique_indexes.__wrapped__  # type: ignore[attr-defined]  # set by functools.wraps
-    scans = Calls(monkeypatch, "_load_documents")
+    """When this fails, upstream fixed the slow path: drop patch 1."""
+    behaviour(False)
 
-    upstream(engine, "db", "rollups", {"_id": "fresh"}, scan_payload_id=True)
+    scans, duplicate_refused = await insert_three_then_one(
+        tmp_path / "db", scan_counter
+    )
 
-    assert scans.count == 1
+    assert scans >= 1
+    assert duplicate_refused
 
 
-def test_single_inserts_of_string_ids_skip_the_scan_and_still_refuse_duplicates(
-    collection: Any, monkeypatch: pytest.MonkeyPatch
+async def test_the_patch_skips_the_scan_and_still_refuses_duplicates(
+    tmp_path: Path, scan_counter: list[str], behaviour: Behaviour
 ) -> None:
-    scans = Calls(monkeypatch, "_load_documents")
+    behaviour(True)
 
-    collection.insert_one({"_id": "fresh"})
-    with pytest.raises(DuplicateKeyError):
-        collection.insert_one({"_id": "fresh"})
+    scans, duplicate_refused = await insert_three_then_one(
+        tmp_path / "db", scan_counter
+    )
 
-    assert scans.count == 0
+    assert scans == 0
+    assert duplicate_refused

@@ -77,7 +77,7 @@ class LogCallInput:
     )
 
     def to_call(self) -> CallIn:
-        metadata = self.metadata if self.metadata is not None else {}
+        metadata: object = self.metadata if self.metadata is not None else {}
         if not isinstance(metadata, dict) or any(
             isinstance(value, (dict, list)) or value is None
             for value in metadata.values()

@@ -119,7 +119,7 @@ class Log:
             user_id=log.user_id,
             session_id=log.session_id,
             tags=log.tags,
-            metadata=log.metadata,
+            metadata=JSON(log.metadata),
             prompt=log.prompt,
             response=log.response,
             prompt_truncated=log.prompt_truncated,
