@@ -56,8 +56,11 @@ export-schema: $(STAMP)
 
 # About four minutes: what store writes cost at 1k/10k/50k documents, upstream
 # mongoeco vs. app/store/patches.py; prints the Markdown for bench/RESULTS.md.
+# Then about two and a half: every ingest route against the running service
+# (bench/ingest.py --write updates the "Ingest" section itself).
 bench: $(STAMP)
 	$(BIN)/python bench/store_insert.py
+	$(BIN)/python bench/ingest.py
 
 # Analytics queries on 100k generated calls: the dashboard request from roll-ups
 # against raw aggregation; prints the Markdown for bench/RESULTS.md ("Query").

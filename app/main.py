@@ -22,8 +22,12 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.context import Context
 from app.db import MongoClient, connect, init_db, ping
 from app.errors import AppError
-from app.http import origin_sessions
-from app.http.middleware import AuthenticationMiddleware, RequestIdMiddleware
+from app.http import ingest, origin_logs, origin_sessions, otlp
+from app.http.middleware import (
+    AuthenticationMiddleware,
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+)
 from app.logconfig import configure_logging
 from app.pubsub import InMemoryBroker
 from app.schema import build_schema
@@ -148,7 +152,7 @@ def create_app(
             return JSONResponse({"status": "store unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    app = Starlette(lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app = Starlette(lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = InMemoryBroker(settings.subscriber_queue_size)
     app.state.verifier = KeyVerifier(ttl_s=settings.key_cache_ttl_s)
@@ -167,11 +171,17 @@ def create_app(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/v1/logs", ingest.post_logs, methods=["POST"]),
+            Route("/v1/traces", otlp.post_traces, methods=["POST"]),
+            Route("/api/logs", origin_logs.create_log, methods=["POST"]),
+            Route("/api/logs", origin_logs.list_logs, methods=["GET"]),
+            Route("/api/logs/{log_id}", origin_logs.get_log, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *origin_sessions.routes,
         ]
     )
     app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

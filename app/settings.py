@@ -35,17 +35,22 @@ class Settings(BaseSettings):
 
     # Limits.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A gzip body (Content-Encoding: gzip) may unpack to at most this much.
+    max_decompressed_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_batch_size: int = Field(default=1000, ge=1, le=10_000)
     max_text_chars: int = Field(default=32_000, ge=0)
     max_string_chars: int = Field(default=256, ge=16, le=4096)
     max_tags: int = Field(default=32, ge=0)
     max_metadata_keys: int = Field(default=64, ge=0)
     max_future_skew_s: int = Field(default=300, ge=0)
+    max_reprice_calls: int = Field(default=100_000, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=5000, ge=100)
     key_cache_ttl_s: float = Field(default=10.0, ge=0)
+    # How long a process ingests with a project's cached limits and custom prices.
+    project_cache_ttl_s: float = Field(default=10.0, ge=0)
     subscriber_queue_size: int = Field(default=1000, ge=1)
     ws_init_timeout_s: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)

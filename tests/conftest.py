@@ -35,6 +35,8 @@ def settings(store: EmbeddedStore) -> Settings:
         database_name="llmd_test",
         data_dir=Path("unused"),
         key_cache_ttl_s=0,
+        # Tests change projects directly in the store; read them every time.
+        project_cache_ttl_s=0,
         session_sweep_interval_s=0,
     )
 

@@ -43,6 +43,9 @@ class Project(Document):
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
     api_keys: list[ApiKey] = Field(default_factory=list)
     custom_prices: list[CustomPrice] = Field(default_factory=list)
+    # Set while a `repriceLogs` run holds the project, so two never overlap; a
+    # crashed run's lease simply expires.
+    reprice_lease_until: datetime | None = None
 
     class Settings:
         name = "projects"

@@ -12,7 +12,6 @@ also carries its call totals (`callCount`, `errorCount`, `callCost`,
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import structlog
@@ -25,6 +24,7 @@ from app.documents.project import Scope
 from app.documents.session import SessionStatus
 from app.errors import AppError, InvalidInput, NotFound
 from app.http.common import caller, error_response
+from app.http.origin_params import count, date_range, instant, moment
 from app.services import session_messages, sessions
 from app.services.session_filters import SessionFilter, sessions_by_offset
 from app.services.session_input import MessageIn, SessionStartIn
@@ -41,19 +41,10 @@ type Handler = Callable[[Request, str], Awaitable[Response]]
 type Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _instant(moment: datetime | None) -> str | None:
-    """JavaScript's `Date.toJSON()`: UTC, milliseconds, a trailing Z."""
-    if moment is None:
-        return None
-    return (
-        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
 def message_json(message: SessionMessage) -> dict[str, Any]:
     return {
         "id": message.message_id,
-        "timestamp": _instant(message.timestamp),
+        "timestamp": instant(message.timestamp),
         "role": message.role,
         "content": message.content,
         "promptTokens": message.prompt_tokens,
@@ -76,9 +67,9 @@ def session_json(
         "projectId": session.project_id,
         "provider": session.providers[0] if session.providers else None,
         "model": session.models[0] if session.models else None,
-        "startTime": _instant(session.started_at),
-        "endTime": _instant(session.ended_at),
-        "lastActivity": _instant(session.last_activity_at),
+        "startTime": instant(session.started_at),
+        "endTime": instant(session.ended_at),
+        "lastActivity": instant(session.last_activity_at),
     }
     if messages is not None:
         body["messages"] = [message_json(message) for message in messages]
@@ -132,51 +123,6 @@ def _typed[T](
     return cast(T, value)
 
 
-def _moment(
-    value: str | None, name: str, *, end_of_day: bool = False
-) -> datetime | None:
-    """An ISO 8601 date or time (UTC when it names no zone)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        message = f"{name} must be an ISO 8601 date or time, e.g. 2026-01-31T00:00:00Z"
-        raise InvalidInput(message, field=name) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC) + (
-        timedelta(milliseconds=1) if end_of_day else timedelta()
-    )
-
-
-def _count(request: Request, name: str, default: int, maximum: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0 or (maximum is not None and value > maximum):
-        bound = f"between 0 and {maximum}" if maximum is not None else "0 or more"
-        message = f"{name} must be a whole number {bound}, got {raw!r}"
-        raise InvalidInput(message, field=name)
-    return value
-
-
-def _started_range(request: Request) -> tuple[datetime | None, datetime | None]:
-    """The origin's startDate/endDate: both inclusive, on the session's start."""
-    since = _moment(request.query_params.get("startDate"), "startDate")
-    before = _moment(request.query_params.get("endDate"), "endDate", end_of_day=True)
-    return since, before
-
-
 def _guarded(scope: Scope, handler: Handler) -> Endpoint:
     """Check the key's scope, run `handler` for the key's project, code any error."""
 
@@ -185,7 +131,7 @@ def _guarded(scope: Scope, handler: Handler) -> Endpoint:
             principal = caller(request, scope)
             return await handler(request, principal.project_id)
         except AppError as error:
-            return error_response(error)
+            return error_response(error, origin=True)
 
     return endpoint
 
@@ -205,7 +151,7 @@ async def create_session(request: Request, project_id: str) -> Response:
             session_id=_typed(body, "sessionId", str),
             user_id=_typed(body, "userId", str),
             metadata=metadata,
-            started_at=_moment(start_time, "startTime"),
+            started_at=moment(start_time, "startTime"),
             provider=_typed(body, "provider", str),
             model=_typed(body, "model", str),
         ),
@@ -230,7 +176,7 @@ async def add_message(request: Request, project_id: str) -> Response:
             role=_typed(body, "role", str),
             content=_typed(body, "content", str),
             message_id=_typed(body, "id", str),
-            timestamp=_moment(timestamp, "timestamp"),
+            timestamp=moment(timestamp, "timestamp"),
             prompt_tokens=_typed(body, "promptTokens", int),
             completion_tokens=_typed(body, "completionTokens", int),
             cost_usd=_typed(body, "cost", number),
@@ -261,9 +207,9 @@ async def list_sessions(request: Request, project_id: str) -> Response:
     if status is not None and status not in _STATUSES:
         message = f"status must be one of {', '.join(_STATUSES)}, got {status!r}"
         raise InvalidInput(message, field="status")
-    since, before = _started_range(request)
-    limit = _count(request, "limit", _DEFAULT_LIMIT, _MAX_LIMIT)
-    skip = _count(request, "skip", 0, None)
+    since, before = date_range(request)
+    limit = count(request, "limit", _DEFAULT_LIMIT, _MAX_LIMIT)
+    skip = count(request, "skip", 0, None)
     page = await sessions_by_offset(
         project_id,
         SessionFilter(
@@ -295,7 +241,7 @@ async def complete_session(request: Request, project_id: str) -> Response:
 
 
 async def stats_summary(request: Request, project_id: str) -> Response:
-    since, before = _started_range(request)
+    since, before = date_range(request)
     stats = await session_statistics(
         project_id, SessionFilter(started_since=since, started_before=before)
     )

@@ -3,6 +3,7 @@
 from app.pubsub.broker import Broker, InMemoryBroker, SubscriberOverflowed
 from app.pubsub.events import (
     CallLogged,
+    CallsLogged,
     SessionChange,
     SessionUpdated,
     calls_topic,
@@ -12,6 +13,7 @@ from app.pubsub.events import (
 __all__ = [
     "Broker",
     "CallLogged",
+    "CallsLogged",
     "InMemoryBroker",
     "SessionChange",
     "SessionUpdated",

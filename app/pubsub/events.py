@@ -18,6 +18,18 @@ class CallLogged:
     log: Log
 
 
+@dataclass(frozen=True, slots=True)
+class CallsLogged:
+    """A batch of calls was stored for the first time, in the order sent.
+
+    Batches publish once rather than once per call, so a broker that crosses
+    processes carries one message per batch.
+    """
+
+    project_id: str
+    logs: tuple[Log, ...]
+
+
 def calls_topic(project_id: str) -> str:
     """Each project has its own topic, so events never cross tenants."""
     return f"calls:{project_id}"

@@ -4,12 +4,16 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from app.errors import Unavailable
-from app.pubsub import CallLogged, SubscriberOverflowed, calls_topic
+from app.documents import Log as LogDocument
+from app.errors import InvalidInput, Unavailable
+from app.pubsub import CallLogged, CallsLogged, SubscriberOverflowed, calls_topic
 from app.schema.inputs.log import LogCallInput, LogFilterInput
 from app.schema.inputs.pagination import DEFAULT_PAGINATION, PaginationInput
+from app.schema.types.ingest import LogCallResult, LogCallsPayload
 from app.schema.types.log import Log, LogPage, PageInfo
-from app.services import calls
+from app.services import call_batch, calls
+from app.services.call_batch import UnreadableCall
+from app.services.call_input import CallIn
 from app.services.calls import LogFilter, log_matches
 
 
@@ -22,6 +26,31 @@ async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
         broker=context.broker,
     )
     return Log.from_document(recorded.log)
+
+
+async def log_calls(
+    info: strawberry.Info, inputs: list[LogCallInput]
+) -> LogCallsPayload:
+    context = info.context
+    call_batch.check_batch_size(len(inputs), context.settings, field="inputs")
+    items: list[CallIn | UnreadableCall] = []
+    for item in inputs:
+        try:
+            items.append(item.to_call())
+        except InvalidInput as error:
+            items.append(UnreadableCall(call_id=item.id, error=error))
+    batch = await call_batch.record_calls(
+        context.caller.project_id,
+        items,
+        settings=context.settings,
+        broker=context.broker,
+    )
+    return LogCallsPayload(
+        results=[LogCallResult.from_item(item) for item in batch.items],
+        stored_count=batch.count("stored"),
+        duplicate_count=batch.count("duplicate"),
+        rejected_count=batch.count("rejected"),
+    )
 
 
 async def logs(
@@ -60,8 +89,17 @@ async def call_logged(
     async with context.broker.subscribe(topic) as events:
         try:
             async for event in events:
-                if isinstance(event, CallLogged) and log_matches(log_filter, event.log):
-                    yield Log.from_document(event.log)
+                for logged in _logged(event):
+                    if log_matches(log_filter, logged):
+                        yield Log.from_document(logged)
         except SubscriberOverflowed:
             message = "this subscriber fell behind and was dropped; subscribe again"
             raise Unavailable(message, retry_after_s=0) from None
+
+
+def _logged(event: object) -> tuple[LogDocument, ...]:
+    if isinstance(event, CallsLogged):
+        return event.logs
+    if isinstance(event, CallLogged):
+        return (event.log,)
+    return ()

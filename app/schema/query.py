@@ -2,7 +2,7 @@
 
 import strawberry
 
-from app.resolvers import log, usage
+from app.resolvers import log, price, usage
 from app.resolvers import session as session_resolvers
 from app.resolvers import user as user_resolvers
 from app.schema.permissions import CanRead
@@ -12,6 +12,7 @@ from app.schema.types.outlier import (
     SessionOutlierReport,
     UserOutlierReport,
 )
+from app.schema.types.price import CustomPrice, UnpricedModel
 from app.schema.types.session import Session, SessionPage
 from app.schema.types.session_stats import SessionStats
 from app.schema.types.usage import (
@@ -90,6 +91,20 @@ class Query:
             "Users whose cost or calls in the range (at most 93 days) are far above "
             f"the norm of the users active in it. {OUTLIER_RULES} threshold defaults "
             "to 3.5 (MAD) or 99 (PERCENTILE); limit 1 to 100."
+        ),
+    )
+    custom_prices: list[CustomPrice] = strawberry.field(
+        resolver=price.custom_prices,
+        permission_classes=[CanRead],
+        description="The project's custom prices, by model pattern then date.",
+    )
+    unpriced_models: list[UnpricedModel] = strawberry.field(
+        resolver=price.unpriced_models,
+        permission_classes=[CanRead],
+        description=(
+            "Provider and model pairs whose calls could not be priced, with how "
+            "many, most first (at most 200 rows). Without filter.start, the 30 days "
+            "before filter.end (or now)."
         ),
     )
     usage_summary: UsageSummary = strawberry.field(

@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from app.documents.log import MetadataValue
 
@@ -15,7 +16,15 @@ class CallIn(BaseModel):
     Token totals are inclusive (OpenTelemetry GenAI): cached and cache-write
     tokens are parts of `prompt_tokens`, reasoning tokens part of
     `completion_tokens`.
+
+    JSON routes validate straight into it: each field is read by its Python name
+    (`prompt_tokens`) or its camelCase name (`promptTokens`); unknown fields are
+    ignored.
     """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
+    )
 
     id: str | None = None
     timestamp: datetime | None = None

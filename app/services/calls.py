@@ -1,6 +1,7 @@
 """Record LLM calls, list them and find one."""
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,8 +39,32 @@ class IngestRules:
     custom_prices: tuple[CustomPrice, ...]
 
 
-async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
-    """Service limits narrowed by the project's settings, and its custom prices."""
+# Per process: project id -> (monotonic expiry, rules).
+_rules_cache: dict[str, tuple[float, IngestRules]] = {}
+
+
+def forget_ingest_rules(project_id: str) -> None:
+    """Drop this process's cached rules once the project's settings or prices change.
+
+    Other processes notice within `settings.project_cache_ttl_s`.
+    """
+    _rules_cache.pop(project_id, None)
+
+
+async def ingest_rules(
+    project_id: str, settings: Settings, *, fresh: bool = False
+) -> IngestRules:
+    """Service limits narrowed by the project's settings, and its custom prices.
+
+    Every ingest request needs them, so they are kept for
+    `settings.project_cache_ttl_s` seconds instead of costing a store round
+    trip each time; `fresh=True` reads the project regardless.
+    """
+    ttl = settings.project_cache_ttl_s
+    cached = _rules_cache.get(project_id)
+    if not fresh and ttl > 0 and cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+
     with store_errors("load_project"):
         project = await Project.get(project_id)
     if project is None:
@@ -53,7 +78,10 @@ async def ingest_rules(project_id: str, settings: Settings) -> IngestRules:
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         store_text=project.settings.store_text,
     )
-    return IngestRules(limits=limits, custom_prices=tuple(project.custom_prices))
+    rules = IngestRules(limits=limits, custom_prices=tuple(project.custom_prices))
+    if ttl > 0:
+        _rules_cache[project_id] = (time.monotonic() + ttl, rules)
+    return rules
 
 
 def price_log(log: Log, custom_prices: Sequence[CustomPrice]) -> None:
@@ -290,6 +318,30 @@ async def list_logs(
             first=first,
             after=after,
         )
+
+
+async def list_logs_by_offset(
+    project_id: str, log_filter: LogFilter, *, limit: int, skip: int
+) -> tuple[list[Log], int]:
+    """One offset page of calls, newest first, and the count of all matches.
+
+    For the origin's REST API, which pages with `limit` and `skip`; GraphQL
+    lists use keyset cursors, which stay stable while calls stream in.
+    """
+    query = log_query(project_id, log_filter)
+    with store_errors("list_logs_by_offset"):
+        rows = (
+            await Log.find(query)
+            .sort(
+                ("timestamp", SortDirection.DESCENDING),
+                ("_id", SortDirection.DESCENDING),
+            )
+            .skip(skip)
+            .limit(limit)
+            .to_list()
+        )
+        total = await Log.find(query).count()
+    return rows, total
 
 
 async def get_log(project_id: str, call_id: str) -> Log | None:

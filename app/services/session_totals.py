@@ -13,6 +13,7 @@ from pymongo import UpdateOne
 from app.documents import Log, Session, session_key
 from app.documents.session import new_session_fields
 from app.pubsub import Broker, SessionChange, SessionUpdated, sessions_topic
+from app.services.lookups import find_by_ids
 from app.services.session_status import session_timeout, with_effective_status
 from app.services.store_errors import store_errors
 
@@ -103,7 +104,7 @@ async def publish_changes(
     if not changes:
         return
     with store_errors("publish_session_changes"):
-        rows = await Session.find({"_id": {"$in": list(changes)}}).to_list()
+        rows = await find_by_ids(Session, list(changes))
     timeouts = {
         project_id: await session_timeout(project_id)
         for project_id in {row.project_id for row in rows}

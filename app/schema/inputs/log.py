@@ -53,15 +53,55 @@ class LogCallInput:
     metadata: JSON | None = strawberry.field(
         default=None, description="Flat object of string, number and boolean values."
     )
-    prompt: str | None = None
-    response: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    total_tokens: int | None = None
-    cached_prompt_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    duration_ms: float | None = None
+    prompt: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Stored up to the project's text limit (then marked promptTruncated), "
+            "or not at all when the project stores no text."
+        ),
+    )
+    response: str | None = strawberry.field(
+        default=None, description="Capped like prompt (responseTruncated)."
+    )
+    prompt_tokens: int | None = strawberry.field(
+        default=None,
+        description=(
+            "Inclusive input total: cached and cache-write tokens are counted in it. "
+            "Computed as totalTokens - completionTokens when omitted."
+        ),
+    )
+    completion_tokens: int | None = strawberry.field(
+        default=None,
+        description=(
+            "Inclusive output total: reasoning tokens are counted in it. Computed "
+            "as totalTokens - promptTokens when omitted."
+        ),
+    )
+    total_tokens: int | None = strawberry.field(
+        default=None,
+        description=(
+            "Must equal promptTokens + completionTokens; computed when omitted. A "
+            "mismatch is rejected with both numbers in the message."
+        ),
+    )
+    cached_prompt_tokens: int | None = strawberry.field(
+        default=None,
+        description="Input tokens read from the provider's cache; part of promptTokens.",
+    )
+    cache_write_tokens: int | None = strawberry.field(
+        default=None,
+        description=(
+            "Input tokens written to the provider's cache; part of promptTokens. "
+            "With cachedPromptTokens it must not exceed promptTokens."
+        ),
+    )
+    reasoning_tokens: int | None = strawberry.field(
+        default=None,
+        description="Output tokens spent on reasoning; must not exceed completionTokens.",
+    )
+    duration_ms: float | None = strawberry.field(
+        default=None, description="Latency in milliseconds."
+    )
     time_to_first_token_ms: float | None = None
     streaming: bool = False
     status: CallStatus | None = strawberry.field(
