@@ -355,6 +355,9 @@ async def measure(args: argparse.Namespace) -> None:
         database_name="bench",
         data_dir=data_dir,
         log_level="WARNING",
+        # A raw aggregation over 100k calls keeps the embedded store busy for
+        # longer than the default 3 s, which would count as the store being down.
+        store_timeout_ms=60_000,
     )
     app = create_app(settings)
     try:

@@ -185,12 +185,11 @@ def usage_sources(
 
     first_day = _ceil_day(first_hour)
     last_day = RollupPeriod.DAY.floor(last_hour)
-    days_whole = all(
-        not first_day < bucket_start < last_day
-        or bucket_start == _floor_day(bucket_start)
+    splits_a_day = any(
+        first_day < bucket_start < last_day and bucket_start != _floor_day(bucket_start)
         for bucket_start in bucket_starts or ()
     )
-    if first_day >= last_day or not days_whole:
+    if first_day >= last_day or splits_a_day:
         return UsageSources(raw=raw, hourly=((first_hour, last_hour),))
 
     hourly = _non_empty((first_hour, first_day), (last_day, last_hour))

@@ -84,14 +84,38 @@ class UsageRow:
 NO_GROUPING = Grouping()
 
 
-def rows_from_rollups(
+@dataclass(frozen=True, slots=True)
+class RollupRecord:
+    """A stored roll-up with its time slot and totals, converted once per read."""
+
+    document: Mapping[str, Any]
+    slot: datetime
+    totals: UsageTotals
+
+
+def rollup_records(
     documents: Iterable[Mapping[str, Any]],
-    grouping: Grouping,
     *,
     time_field: str,
     with_histograms: bool = True,
+) -> list[RollupRecord]:
+    """Roll-up documents with their totals read, for any number of groupings."""
+    return [
+        RollupRecord(
+            document=document,
+            slot=_utc(document[time_field]),
+            totals=UsageTotals.of(document, with_histograms=with_histograms),
+        )
+        for document in documents
+    ]
+
+
+def rows_from_rollups(
+    records: Iterable[RollupRecord], grouping: Grouping
 ) -> list[UsageRow]:
-    """One row per roll-up document, grouped by roll-up dimensions only.
+    """One row per roll-up, grouped by roll-up dimensions only.
+
+    The rows share the records' totals: folding never changes a row's totals.
 
     Raises:
         ValueError: the grouping needs a dimension roll-ups do not keep.
@@ -101,11 +125,11 @@ def rows_from_rollups(
     names = grouping.dimensions
     return [
         UsageRow(
-            group=tuple(document.get(name) for name in names),
-            slot=_utc(document[time_field]),
-            totals=UsageTotals.of(document, with_histograms=with_histograms),
+            group=tuple(record.document.get(name) for name in names),
+            slot=record.slot,
+            totals=record.totals,
         )
-        for document in documents
+        for record in records
     ]
 
 

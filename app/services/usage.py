@@ -35,8 +35,10 @@ from app.pipelines.usage_measures import UsageSummary, summarize, total_of
 from app.pipelines.usage_rows import (
     NO_GROUPING,
     Grouping,
+    RollupRecord,
     UsageRow,
     raw_rows_pipeline,
+    rollup_records,
     rows_from_raw,
     rows_from_rollups,
 )
@@ -115,6 +117,11 @@ class UsageReader:
         self.stats = ReadStats()
         self._reads: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
         self._rollup_reads: dict[str, list[_RollupRead]] = {}
+        # Keyed by the identity of a list of documents read, which the value
+        # keeps alive so that the identity cannot be reused.
+        self._records: dict[
+            tuple[int, bool], tuple[list[dict[str, Any]], list[RollupRecord]]
+        ] = {}
 
     def sources(self, query: UsageQuery) -> UsageSources:
         """Where the rows of `query` come from."""
@@ -157,12 +164,21 @@ class UsageReader:
         self, period: RollupPeriod, ranges: tuple[TimeRange, ...], query: UsageQuery
     ) -> list[UsageRow]:
         documents = await self._rollup_documents(period, ranges, query.usage_filter)
-        return rows_from_rollups(
-            documents,
-            query.grouping,
-            time_field=period.time_field,
-            with_histograms=query.with_histograms,
-        )
+        # Several aggregates of one request read the same documents: read the
+        # totals of each document once (with histograms, or without when no
+        # aggregate asks for a percentile).
+        key = (id(documents), query.with_histograms)
+        cached = self._records.get(key)
+        if cached is None:
+            records = rollup_records(
+                documents,
+                time_field=period.time_field,
+                with_histograms=query.with_histograms,
+            )
+            self._records[key] = (documents, records)
+        else:
+            records = cached[1]
+        return rows_from_rollups(records, query.grouping)
 
     async def _rollup_documents(
         self,
@@ -178,6 +194,8 @@ class UsageReader:
         for earlier in reads:
             if all(_inside(wanted, earlier.ranges) for wanted in ranges):
                 documents = await asyncio.shield(earlier.task)
+                if earlier.ranges == ranges:
+                    return documents
                 return [
                     document
                     for document in documents

@@ -22,7 +22,12 @@ from app.pipelines.usage_measures import (
     summarize,
     total_of,
 )
-from app.pipelines.usage_rows import Grouping, rows_from_raw, rows_from_rollups
+from app.pipelines.usage_rows import (
+    Grouping,
+    rollup_records,
+    rows_from_raw,
+    rows_from_rollups,
+)
 
 TEN_AM = datetime(2025, 6, 1, 10, tzinfo=UTC)
 
@@ -76,7 +81,7 @@ def rollups_of(*batches: tuple[list[Log], int]) -> list[dict[str, Any]]:
 
 
 def summary_of(documents: list[dict[str, Any]]) -> UsageSummary:
-    rows = rows_from_rollups(documents, Grouping(), time_field="hour")
+    rows = rows_from_rollups(rollup_records(documents, time_field="hour"), Grouping())
     return summarize(total_of(row.totals for row in rows))
 
 
@@ -213,7 +218,8 @@ def test_percentiles_are_left_null_unless_asked_for() -> None:
     totals = total_of(
         row.totals
         for row in rows_from_rollups(
-            rollups_of((sample_logs(), 1)), Grouping(), time_field="hour"
+            rollup_records(rollups_of((sample_logs(), 1)), time_field="hour"),
+            Grouping(),
         )
     )
 

@@ -12,6 +12,7 @@ from app.pipelines.usage_rows import (
     UsageRow,
     fold,
     raw_rows_pipeline,
+    rollup_records,
     rows_from_raw,
     rows_from_rollups,
 )
@@ -213,7 +214,8 @@ def test_rows_from_rollups_keep_the_grouped_dimensions_and_the_slot() -> None:
     }
 
     (row,) = rows_from_rollups(
-        [document], Grouping(("status_code", "model")), time_field="hour"
+        rollup_records([document], time_field="hour"),
+        Grouping(("status_code", "model")),
     )
 
     assert row.group == (429, "gpt-4o")
@@ -224,7 +226,7 @@ def test_rows_from_rollups_keep_the_grouped_dimensions_and_the_slot() -> None:
 
 def test_rows_from_rollups_refuse_a_grouping_they_do_not_keep() -> None:
     with pytest.raises(ValueError, match="needs raw calls"):
-        rows_from_rollups([], Grouping(("user_id",)), time_field="hour")
+        rows_from_rollups([], Grouping(("user_id",)))
 
 
 def test_rows_from_raw_read_missing_group_values_as_null() -> None:
