@@ -19,8 +19,8 @@ PYTHON ?= $(shell \
 		fi; \
 	done)
 
-.PHONY: install run test lint format typecheck check export-schema bench clean \
-	client-python client-ts
+.PHONY: install run test lint format typecheck check export-schema bench bench-query \
+	clean client-python client-ts
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -78,6 +78,11 @@ client-python: $(CODEGEN_STAMP)
 
 client-ts:
 	cd clients/ts && npm ci --no-audit --no-fund && npm run check
+# Analytics queries on 100k generated calls: the dashboard request from roll-ups
+# against raw aggregation; prints the Markdown for bench/RESULTS.md ("Query").
+# The loaded store is cached in bench/out/ (--fresh reloads it).
+bench-query: $(STAMP)
+	$(BIN)/python bench/query.py
 
 clean:
 	rm -rf $(VENV) $(CODEGEN_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from app.loaders import Loaders
 from app.pubsub import Broker
 from app.services.keys import Caller, KeyVerifier, Principal, ServerAdmin
 from app.services.rate_limit import RateLimiter
+from app.services.usage import UsageReader
 from app.services.usage_window import UsageWindows
 from app.settings import Settings
 
@@ -30,6 +31,7 @@ class Context:
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, object] | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+    _usage: UsageReader | None = field(default=None, repr=False)
 
     @property
     def authenticated(self) -> Caller:
@@ -63,3 +65,17 @@ class Context:
         """Fresh loaders for the next subscription event: a WebSocket's context
         lives for hours, and cached rows must not outlive the event they served."""
         self._loaders = None
+
+    @property
+    def usage(self) -> UsageReader:
+        """Reads usage rows, each source once per HTTP request.
+
+        A WebSocket context lives as long as the connection, so there every
+        operation gets a fresh reader and never sees rows read before it.
+        """
+        force_raw = self.settings.usage_force_raw
+        if isinstance(self.request, WebSocket):
+            return UsageReader(force_raw=force_raw)
+        if self._usage is None:
+            self._usage = UsageReader(force_raw=force_raw)
+        return self._usage

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # Sessions past their project's inactivity timeout read as ABANDONED at once;
     # this sweep also stores the status and publishes it. 0 turns the sweep off.
     session_sweep_interval_s: float = Field(default=60.0, ge=0)
+    # Analytics. True answers every usage question from raw calls instead of
+    # roll-ups: same numbers, much slower; for benchmarks and checks only.
+    usage_force_raw: bool = False
 
     @property
     def is_development(self) -> bool:

@@ -2,21 +2,32 @@
 
 from app.documents.log import CallError, Log, log_key
 from app.documents.project import ApiKey, Project, ProjectSettings
+from app.documents.rollup import DailyUsageRollup, UsageRollup
 from app.documents.session import Session, session_key
 from app.documents.session_message import SessionMessage, message_key
 from app.documents.user import User, user_key
 
-ALL_DOCUMENTS = [Log, Session, SessionMessage, User, Project]
+ALL_DOCUMENTS = [
+    Log,
+    Session,
+    SessionMessage,
+    User,
+    Project,
+    UsageRollup,
+    DailyUsageRollup,
+]
 
 __all__ = [
     "ALL_DOCUMENTS",
     "ApiKey",
     "CallError",
+    "DailyUsageRollup",
     "Log",
     "Project",
     "ProjectSettings",
     "Session",
     "SessionMessage",
+    "UsageRollup",
     "User",
     "log_key",
     "message_key",

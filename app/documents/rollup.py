@@ -1,4 +1,4 @@
-"""Hourly usage totals per project and low-cardinality dimension."""
+"""Usage totals per project, UTC hour or day, and low-cardinality dimension set."""
 
 from datetime import datetime
 
@@ -9,29 +9,32 @@ from pydantic import Field
 from app.documents.log import Status
 
 
-class UsageRollup(Document):
-    """Totals of one project, UTC hour and dimension set, in `usage_rollups_hourly`.
+class _Rollup(Document):
+    """Fields shared by the hourly and the daily roll-ups.
 
-    The `_id` is built from the project, the hour and the five dimensions
+    The `_id` is built from the project, the period and the six dimensions
     (`app.pipelines.rollup.rollup_key`), so each ingested batch upserts its
-    totals by primary key in the same bulk write as the calls, and no secondary
-    unique index is needed. Counters only ever change by `$inc`.
+    totals by primary key, and no secondary unique index is needed. Counters
+    only ever change by `$inc`, and a counter that no call has raised yet is
+    not stored at all: read a missing one as zero.
 
     `latency_hist` and `ttft_hist` map a bucket index of
     `app.pipelines.histogram` (as a string) to a count of calls; summed over
     any set of roll-ups they give percentiles within 1%. `duration_max` is only
     raised, never lowered: after calls are deleted or repriced it is an upper
-    bound.
+    bound. `latest_error` is `"<timestamp>|<call id>"` of the newest error
+    counted (ISO 8601 UTC with milliseconds, so that `$max` on the string picks
+    the newest); like the maximum it is not lowered by deletes.
     """
 
     id: str = Field(alias="_id")  # type: ignore[assignment]  # Beanie types id as PydanticObjectId
     project_id: str
-    hour: datetime
     provider: str
     model: str
     environment: str
     status: Status
     status_code: int | None = None
+    error_type: str | None = None
     call_count: int = 0
     error_count: int = 0
     prompt_tokens: int = 0
@@ -50,6 +53,13 @@ class UsageRollup(Document):
     latency_hist: dict[str, int] = Field(default_factory=dict)
     ttft_hist: dict[str, int] = Field(default_factory=dict)
     ttft_count: int = 0
+    latest_error: str | None = None
+
+
+class UsageRollup(_Rollup):
+    """Totals of one project, UTC hour and dimension set, in `usage_rollups_hourly`."""
+
+    hour: datetime
 
     class Settings:
         name = "usage_rollups_hourly"
@@ -57,4 +67,28 @@ class UsageRollup(Document):
         validate_on_save = False
         indexes = [
             pymongo.IndexModel([("project_id", 1), ("hour", 1)], name="project_hour"),
+        ]
+
+
+# TODO: a 30-day dashboard reads about 1,300 daily roll-ups, some 70k values,
+# three quarters of them per-combination latency buckets; MongoDB reads them in
+# milliseconds, the embedded store takes about 300 ms (its per-value decoding,
+# not SQLite). Acceptable while the embedded store serves trials and
+# development; a per-day document holding one histogram for all of the day's
+# calls, next to per-combination counters, would cut the values read about 3x.
+class DailyUsageRollup(_Rollup):
+    """Totals of one project, UTC day and dimension set, in `usage_rollups_daily`.
+
+    The same counts as the hourly roll-ups of that day, summed; they serve
+    whole UTC days of long ranges, reading 24 times fewer documents.
+    """
+
+    day: datetime
+
+    class Settings:
+        name = "usage_rollups_daily"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            pymongo.IndexModel([("project_id", 1), ("day", 1)], name="project_day"),
         ]

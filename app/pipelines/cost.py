@@ -12,8 +12,7 @@ from app.documents.log import CostSource
 from app.documents.session import session_key
 from app.documents.user import user_key
 from app.pipelines import Pipeline
-from app.pipelines.rollup import RollupDimensions, rollup_key
-from app.pipelines.timebuckets import floor_to_utc_hour
+from app.pipelines.rollup import RollupDimensions, RollupPeriod, rollup_key
 
 
 class UnpricedModelRow(BaseModel):
@@ -77,6 +76,7 @@ class CostChange:
     new_cost_usd: float | None
     new_cost_source: CostSource
     new_price_version: str | None
+    error_type: str | None = None
 
     @property
     def cost_delta_usd(self) -> float:
@@ -135,8 +135,10 @@ def _cost_incs(keyed: Iterable[tuple[str, CostChange]]) -> list[UpdateOne]:
     ]
 
 
-def rollup_cost_updates(changes: Iterable[CostChange]) -> list[UpdateOne]:
-    """The cost fields of each hourly roll-up counting a changed call, as `$inc`s.
+def rollup_cost_updates(
+    changes: Iterable[CostChange], period: RollupPeriod = RollupPeriod.HOUR
+) -> list[UpdateOne]:
+    """The cost fields of each roll-up of `period` counting a changed call, as `$inc`s.
 
     Roll-ups sum the cost of priced calls only and count priced and unpriced
     calls, so a call that gains or loses a price moves between those counts.
@@ -148,15 +150,16 @@ def rollup_cost_updates(changes: Iterable[CostChange]) -> list[UpdateOne]:
             continue
         dimensions = RollupDimensions(
             project_id=change.project_id,
-            hour=floor_to_utc_hour(change.timestamp),
+            start=period.floor(change.timestamp),
             provider=change.provider,
             model=change.model,
             environment=change.environment,
             status=change.status,
             status_code=change.status_code,
+            error_type=change.error_type,
         )
         inc = totals.setdefault(
-            rollup_key(dimensions),
+            rollup_key(dimensions, period),
             {"cost_usd": 0.0, "priced_count": 0, "unpriced_count": 0},
         )
         was_priced = change.old_cost_usd is not None

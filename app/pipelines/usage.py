@@ -1,45 +1,45 @@
-"""Usage filters, their match stages, and the usage summary from roll-ups or raw calls.
+"""Usage filters, where their answer comes from, and the match stages that select it.
 
-A question about usage is answered from the hourly roll-ups when its filter and
-grouping only touch what a roll-up keeps (`covered_by_rollups`), and from the
-raw calls otherwise. Both paths produce the same `UsageSummary`; percentiles
-come from the same latency buckets on both, so they agree within 1%.
+A question about usage is answered from roll-ups when its filter and grouping
+only touch what a roll-up keeps (`covered_by_rollups`); `usage_sources` then
+splits its range into whole UTC days (daily roll-ups), whole UTC hours (hourly
+roll-ups) and the minutes before the first and after the last whole hour (raw
+calls). Anything else reads raw calls for the whole range. Every source yields
+the same totals, so the split is invisible except in speed.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from app.documents.log import CostSource, MetadataValue, Status
-from app.documents.rollup import UsageRollup
 from app.errors import InvalidInput
-from app.pipelines import Pipeline
-from app.pipelines.histogram import (
-    Counts,
-    bucket_index_expression,
-    merge_counts,
-    percentile_from_counts,
-)
-from app.pipelines.timebuckets import is_utc_hour
+from app.pipelines.rollup import RollupPeriod
+from app.pipelines.timebuckets import floor_to_utc_hour, is_utc_hour
 
-# `Log` fields a roll-up is keyed by, in the order match stages list them.
-ROLLUP_DIMENSIONS = ("provider", "model", "environment", "status", "status_code")
+type TimeRange = tuple[datetime, datetime]
 
-# Filter attributes that roll-ups answer, mapped to the field they constrain.
-_ROLLUP_FILTERS = {
+# Filter attributes and the `llm_logs` field each one narrows.
+_RAW_FIELDS = {
     "providers": "provider",
     "models": "model",
     "environments": "environment",
     "statuses": "status",
     "status_codes": "status_code",
-}
-_RAW_ONLY_FILTERS = {
+    "error_types": "error.type",
     "user_ids": "user_id",
     "session_ids": "session_id",
-    "error_types": "error.type",
+    "cost_sources": "cost_source",
+}
+# Filter attributes roll-ups answer, and the roll-up field each one narrows.
+_ROLLUP_FIELDS = {
+    "providers": "provider",
+    "models": "model",
+    "environments": "environment",
+    "statuses": "status",
+    "status_codes": "status_code",
+    "error_types": "error_type",
 }
 
 
@@ -81,18 +81,25 @@ class UsageFilter:
         object.__setattr__(self, "start", self.start.astimezone(UTC))
         object.__setattr__(self, "end", self.end.astimezone(UTC))
         for key, value in self.metadata:
-            _check_metadata_pair(key, value)
+            check_metadata_key(key)
+            _check_metadata_value(key, value)
 
 
-def _check_metadata_pair(key: str, value: object) -> None:
-    # The key becomes part of a field path, so "." or a leading "$" would reach
-    # another field or an operator.
+def check_metadata_key(key: str) -> None:
+    """Refuse a metadata key that would change the field path it is read from.
+
+    Raises:
+        InvalidInput: the key is empty, contains "." or NUL, or starts with "$".
+    """
     if not key or "." in key or key.startswith("$") or "\0" in key:
         message = (
             f"metadata key {key!r} cannot be filtered on; "
             "use a key without '.', a leading '$' or NUL"
         )
         raise InvalidInput(message)
+
+
+def _check_metadata_value(key: str, value: object) -> None:
     if not isinstance(value, str | int | float | bool):
         message = f"metadata value for {key!r} must be a string, number or boolean"
         raise InvalidInput(message)
@@ -104,12 +111,13 @@ def covered_by_rollups(
     *,
     bucket_starts: Sequence[datetime] = (),
 ) -> bool:
-    """Whether the hourly roll-ups hold everything needed to answer this question.
+    """Whether roll-ups hold everything needed for this question, away from its edges.
 
-    True only when the range starts and ends on UTC hours, the filter narrows
-    nothing but the roll-up dimensions, every `group_by` name is one of
-    `ROLLUP_DIMENSIONS`, and every time-bucket start (if any) is a UTC hour, so
-    minute buckets and zones with a non-whole-hour offset need raw calls.
+    True only when the filter narrows nothing but roll-up dimensions, every
+    `group_by` name is a roll-up dimension (`ROLLUP_DIMENSIONS`), and every
+    time-bucket start (if any) is a UTC hour, so minute buckets and zones with
+    a non-whole-hour offset need raw calls. The range itself may start and end
+    anywhere: `usage_sources` reads the partial hours at its ends from raw calls.
     """
     return (
         _filter_covered(usage_filter)
@@ -118,34 +126,107 @@ def covered_by_rollups(
     )
 
 
+# Roll-up fields a question may group by.
+ROLLUP_DIMENSIONS = (
+    "provider",
+    "model",
+    "environment",
+    "status",
+    "status_code",
+    "error_type",
+)
+
+
 def _filter_covered(usage_filter: UsageFilter) -> bool:
     raw_only = (
         usage_filter.user_ids,
         usage_filter.session_ids,
-        usage_filter.error_types,
         usage_filter.tags,
         usage_filter.metadata,
         usage_filter.cost_sources,
     )
-    return (
-        is_utc_hour(usage_filter.start)
-        and is_utc_hour(usage_filter.end)
-        and not any(raw_only)
+    return not any(raw_only)
+
+
+@dataclass(frozen=True)
+class UsageSources:
+    """Which ranges each source answers; together they tile the filter's range."""
+
+    raw: tuple[TimeRange, ...] = ()
+    hourly: tuple[TimeRange, ...] = ()
+    daily: tuple[TimeRange, ...] = ()
+
+
+def usage_sources(
+    usage_filter: UsageFilter,
+    *,
+    covered: bool,
+    bucket_starts: Sequence[datetime] | None = None,
+) -> UsageSources:
+    """Split the filter's range between daily roll-ups, hourly roll-ups and raw calls.
+
+    Without `covered` everything is raw. Otherwise whole UTC hours come from
+    roll-ups and the partial hours at the ends from raw calls. Whole UTC days
+    come from daily roll-ups when no time bucket starts inside one of them, so
+    a day is never split between buckets: always without buckets, and for day,
+    week and month buckets in UTC.
+    """
+    start, end = usage_filter.start, usage_filter.end
+    if start >= end:
+        return UsageSources()
+    if not covered:
+        return UsageSources(raw=((start, end),))
+
+    first_hour = _ceil_hour(start)
+    last_hour = floor_to_utc_hour(end)
+    if first_hour >= last_hour:
+        return UsageSources(raw=((start, end),))
+    raw = _non_empty((start, first_hour), (last_hour, end))
+
+    first_day = _ceil_day(first_hour)
+    last_day = RollupPeriod.DAY.floor(last_hour)
+    splits_a_day = any(
+        first_day < bucket_start < last_day and bucket_start != _floor_day(bucket_start)
+        for bucket_start in bucket_starts or ()
     )
+    if first_day >= last_day or splits_a_day:
+        return UsageSources(raw=raw, hourly=((first_hour, last_hour),))
+
+    hourly = _non_empty((first_hour, first_day), (last_day, last_hour))
+    return UsageSources(raw=raw, hourly=hourly, daily=((first_day, last_day),))
 
 
-def raw_match_stage(usage_filter: UsageFilter) -> dict[str, Any]:
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = floor_to_utc_hour(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _floor_day(moment: datetime) -> datetime:
+    return RollupPeriod.DAY.floor(moment)
+
+
+def _ceil_day(moment: datetime) -> datetime:
+    floor = _floor_day(moment)
+    return floor if floor == moment else floor + timedelta(days=1)
+
+
+def _non_empty(*ranges: TimeRange) -> tuple[TimeRange, ...]:
+    return tuple((start, end) for start, end in ranges if start < end)
+
+
+def raw_match_stage(
+    usage_filter: UsageFilter, ranges: Sequence[TimeRange] | None = None
+) -> dict[str, Any]:
     """The `$match` stage that selects the filter's calls in `llm_logs`.
 
     It leads with `project_id` and the `timestamp` range, the prefix of the
-    `project_time` index; every value comes from the typed filter.
+    `project_time` index; every value comes from the typed filter. With several
+    `ranges` (the partial hours at both ends), each `$or` branch repeats the
+    project, so every branch can use the index on its own.
     """
-    match: dict[str, Any] = {
-        "project_id": usage_filter.project_id,
-        "timestamp": {"$gte": usage_filter.start, "$lt": usage_filter.end},
-    }
-    match |= _in_conditions(usage_filter, _ROLLUP_FILTERS)
-    match |= _in_conditions(usage_filter, _RAW_ONLY_FILTERS)
+    ranges = ranges if ranges is not None else [(usage_filter.start, usage_filter.end)]
+    match = _time_match(usage_filter.project_id, "timestamp", ranges)
+    match |= _in_conditions(usage_filter, _RAW_FIELDS)
     if usage_filter.tags:
         match["tags"] = {"$all": list(usage_filter.tags)}
 
@@ -154,26 +235,46 @@ def raw_match_stage(usage_filter: UsageFilter) -> dict[str, Any]:
         values_by_key.setdefault(key, []).append(value)
     for key, values in values_by_key.items():
         match[f"metadata.{key}"] = {"$in": values}
-
-    if usage_filter.cost_sources:
-        match["cost_source"] = {"$in": list(usage_filter.cost_sources)}
     return {"$match": match}
 
 
-def rollup_match_stage(usage_filter: UsageFilter) -> dict[str, Any]:
-    """The `$match` stage that selects the filter's roll-ups in `usage_rollups_hourly`.
+def rollup_match_stage(
+    usage_filter: UsageFilter,
+    period: RollupPeriod = RollupPeriod.HOUR,
+    ranges: Sequence[TimeRange] | None = None,
+) -> dict[str, Any]:
+    """The `$match` stage that selects the filter's roll-ups of `period`.
+
+    Raises:
+        ValueError: the filter needs raw calls; ask `covered_by_rollups` first.
+    """
+    ranges = ranges if ranges is not None else [(usage_filter.start, usage_filter.end)]
+    match = _time_match(usage_filter.project_id, period.time_field, ranges)
+    match |= rollup_narrowing(usage_filter)
+    return {"$match": match}
+
+
+def rollup_narrowing(usage_filter: UsageFilter) -> dict[str, Any]:
+    """The conditions on roll-up dimensions, without the project and the time.
 
     Raises:
         ValueError: the filter needs raw calls; ask `covered_by_rollups` first.
     """
     if not _filter_covered(usage_filter):
         raise ValueError("this filter needs raw calls; check covered_by_rollups first")
-    match: dict[str, Any] = {
-        "project_id": usage_filter.project_id,
-        "hour": {"$gte": usage_filter.start, "$lt": usage_filter.end},
-    }
-    match |= _in_conditions(usage_filter, _ROLLUP_FILTERS)
-    return {"$match": match}
+    return _in_conditions(usage_filter, _ROLLUP_FIELDS)
+
+
+def _time_match(
+    project_id: str, time_field: str, ranges: Sequence[TimeRange]
+) -> dict[str, Any]:
+    branches = [
+        {"project_id": project_id, time_field: {"$gte": start, "$lt": end}}
+        for start, end in ranges
+    ]
+    if len(branches) == 1:
+        return branches[0]
+    return {"$or": branches}
 
 
 def _in_conditions(
@@ -187,192 +288,10 @@ def _in_conditions(
     return conditions
 
 
-class UsageSummary(BaseModel):
-    """Totals, rates and latency percentiles of the calls a filter selects."""
-
-    calls: int = 0
-    successes: int = 0
-    errors: int = 0
-    error_rate: float | None = Field(
-        default=None, description="errors / calls; null without calls"
-    )
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float | None = Field(
-        default=None, description="USD over priced calls; null when none is priced"
-    )
-    avg_cost_usd: float | None = Field(
-        default=None, description="USD per priced call; null when none is priced"
-    )
-    priced_calls: int = 0
-    unpriced_calls: int = 0
-    latency_avg_ms: float | None = None
-    latency_p50_ms: float | None = None
-    latency_p90_ms: float | None = None
-    latency_p95_ms: float | None = None
-    latency_p99_ms: float | None = None
-    latency_max_ms: float | None = Field(
-        default=None,
-        description="from roll-ups, an upper bound once calls were deleted or repriced",
-    )
-    ttft_p50_ms: float | None = None
-    ttft_p95_ms: float | None = None
-
-
-@dataclass
-class _Sums:
-    """Additive totals, named as in `UsageRollup`, that a summary is derived from."""
-
-    call_count: int = 0
-    error_count: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_prompt_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float = 0.0
-    priced_count: int = 0
-    unpriced_count: int = 0
-    duration_ms_sum: float = 0.0
-    duration_count: int = 0
-
-
-_SUM_FIELDS = tuple(field.name for field in fields(_Sums))
-
-
-def summary_from_rollups(rows: Iterable[UsageRollup]) -> UsageSummary:
-    """Sum roll-ups (from `rollup_match_stage`) into one summary."""
-    sums = _Sums()
-    latency_hists: list[Counts] = []
-    ttft_hists: list[Counts] = []
-    duration_max: float | None = None
-    for row in rows:
-        for name in _SUM_FIELDS:
-            setattr(sums, name, getattr(sums, name) + getattr(row, name))
-        latency_hists.append(row.latency_hist)
-        ttft_hists.append(row.ttft_hist)
-        if row.duration_max is not None and (
-            duration_max is None or row.duration_max > duration_max
-        ):
-            duration_max = row.duration_max
-
-    latency_hist = merge_counts(*latency_hists)
-    ttft_hist = merge_counts(*ttft_hists)
-    return _summary(sums, duration_max, latency_hist, ttft_hist)
-
-
-def summary_from_raw_pipeline(usage_filter: UsageFilter) -> Pipeline:
-    """The pipeline over `llm_logs` whose one result `summary_from_raw_result` reads.
-
-    Latency and time-to-first-token are bucketed on the server into the same
-    histogram as roll-ups, so at most one row per bucket crosses the wire and
-    no operator newer than MongoDB 4.4 (or missing from the embedded store) is
-    needed. `$facet` keeps it to one pass over the matched calls.
-    """
-    is_priced = {"$isNumber": "$cost_usd"}
-    totals = {
-        "_id": None,
-        "call_count": {"$sum": 1},
-        "error_count": {"$sum": {"$cond": [{"$eq": ["$status", "error"]}, 1, 0]}},
-        "prompt_tokens": {"$sum": "$prompt_tokens"},
-        "completion_tokens": {"$sum": "$completion_tokens"},
-        "total_tokens": {"$sum": "$total_tokens"},
-        "cached_prompt_tokens": {"$sum": "$cached_prompt_tokens"},
-        "cache_write_tokens": {"$sum": "$cache_write_tokens"},
-        "reasoning_tokens": {"$sum": "$reasoning_tokens"},
-        "cost_usd": {"$sum": "$cost_usd"},
-        "priced_count": {"$sum": {"$cond": [is_priced, 1, 0]}},
-        "unpriced_count": {"$sum": {"$cond": [is_priced, 0, 1]}},
-        "duration_ms_sum": {"$sum": "$duration_ms"},
-        "duration_count": {"$sum": {"$cond": [{"$isNumber": "$duration_ms"}, 1, 0]}},
-        "duration_max": {"$max": "$duration_ms"},
-    }
-    return [
-        raw_match_stage(usage_filter),
-        {
-            "$facet": {
-                "totals": [{"$group": totals}],
-                "latency_hist": _histogram_branch("duration_ms"),
-                "ttft_hist": _histogram_branch("time_to_first_token_ms"),
-            }
-        },
-    ]
-
-
-def summary_from_raw_result(result: Mapping[str, Any]) -> UsageSummary:
-    """The summary from the one document `summary_from_raw_pipeline` returns."""
-    totals_rows = result.get("totals") or [{}]
-    totals = totals_rows[0]
-    sums = _Sums(**{name: totals[name] for name in _SUM_FIELDS if name in totals})
-    latency_hist = _histogram_from_rows(result.get("latency_hist") or [])
-    ttft_hist = _histogram_from_rows(result.get("ttft_hist") or [])
-    return _summary(sums, totals.get("duration_max"), latency_hist, ttft_hist)
-
-
-def _histogram_branch(field: str) -> Pipeline:
-    return [
-        {"$match": {field: {"$ne": None}}},
-        {"$group": {"_id": bucket_index_expression(f"${field}"), "count": {"$sum": 1}}},
-    ]
-
-
-def _histogram_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[int, int]:
-    # `$ceil` returns a double, so the bucket ids arrive as 12.0.
-    return {int(row["_id"]): int(row["count"]) for row in rows}
-
-
-def _summary(
-    sums: _Sums,
-    duration_max: float | None,
-    latency_hist: Counts,
-    ttft_hist: Counts,
-) -> UsageSummary:
-    calls = sums.call_count
-    priced = sums.priced_count
-    cost_usd = sums.cost_usd if priced else None
-
-    def latency(q: float) -> float | None:
-        return _percentile(latency_hist, q, ceiling=duration_max)
-
-    return UsageSummary(
-        calls=calls,
-        successes=calls - sums.error_count,
-        errors=sums.error_count,
-        error_rate=sums.error_count / calls if calls else None,
-        prompt_tokens=sums.prompt_tokens,
-        completion_tokens=sums.completion_tokens,
-        total_tokens=sums.total_tokens,
-        cached_prompt_tokens=sums.cached_prompt_tokens,
-        cache_write_tokens=sums.cache_write_tokens,
-        reasoning_tokens=sums.reasoning_tokens,
-        cost_usd=cost_usd,
-        avg_cost_usd=sums.cost_usd / priced if priced else None,
-        priced_calls=priced,
-        unpriced_calls=sums.unpriced_count,
-        latency_avg_ms=(
-            sums.duration_ms_sum / sums.duration_count if sums.duration_count else None
-        ),
-        latency_p50_ms=latency(50),
-        latency_p90_ms=latency(90),
-        latency_p95_ms=latency(95),
-        latency_p99_ms=latency(99),
-        latency_max_ms=duration_max,
-        ttft_p50_ms=_percentile(ttft_hist, 50),
-        ttft_p95_ms=_percentile(ttft_hist, 95),
-    )
-
-
-def _percentile(
-    histogram: Counts, q: float, *, ceiling: float | None = None
-) -> float | None:
-    # The true percentile never exceeds the maximum, so capping a bucket's
-    # estimate at it can only bring the estimate closer.
-    value = percentile_from_counts(histogram, q)
-    if value is None or ceiling is None:
-        return value
-    return min(value, ceiling)
+def distinct_count_pipeline(
+    usage_filter: UsageFilter, field: str
+) -> list[dict[str, Any]]:
+    """Count the distinct non-null values of `field` among the filter's calls."""
+    match = raw_match_stage(usage_filter)
+    match["$match"].setdefault(field, {"$ne": None})
+    return [match, {"$group": {"_id": f"${field}"}}, {"$count": "count"}]

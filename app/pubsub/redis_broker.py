@@ -58,7 +58,7 @@ class _Link:
             with suppress(asyncio.CancelledError):
                 await self.reader
         with suppress(RedisError, OSError):
-            await self.pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+            await self.pubsub.aclose()
 
 
 class RedisBroker:
@@ -204,7 +204,7 @@ class RedisBroker:
             link.fail(error)
             self._fanout.fail_all()
             with suppress(RedisError, OSError):
-                await link.pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await link.pubsub.aclose()
 
     def _handle(self, link: _Link, message: dict[str, object]) -> None:
         channel = _text(message.get("channel"))

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from app.resolvers import api_key, log, price
+from app.resolvers import api_key, log, price, usage
 from app.resolvers import project as project_resolvers
 from app.resolvers import session as session_resolvers
 from app.resolvers import user as user_resolvers
@@ -17,6 +17,12 @@ from app.schema.types.price import CustomPrice, UnpricedModel
 from app.schema.types.project import ApiKey, Project
 from app.schema.types.session import Session, SessionPage
 from app.schema.types.session_stats import SessionStats
+from app.schema.types.usage import (
+    ErrorBreakdown,
+    UsageBreakdown,
+    UsageSummary,
+    UsageTimeSeries,
+)
 from app.schema.types.user import User, UserPage, UserUsage
 
 
@@ -121,5 +127,34 @@ class Query:
             "Provider and model pairs whose calls could not be priced, with how "
             "many, most first (at most 200 rows). Without filter.start, the 30 days "
             "before filter.end (or now)."
+        ),
+    )
+    usage_summary: UsageSummary = strawberry.field(
+        resolver=usage.usage_summary,
+        permission_classes=[CanRead],
+        description="Measures of every call the filter selects (range up to 731 days).",
+    )
+    usage_breakdown: UsageBreakdown = strawberry.field(
+        resolver=usage.usage_breakdown,
+        permission_classes=[CanRead],
+        description=(
+            'Measures per group, top groups by orderBy, then an "other" row so '
+            "the rows add up to the total (range up to 731 days)."
+        ),
+    )
+    usage_time_series: UsageTimeSeries = strawberry.field(
+        resolver=usage.usage_time_series,
+        permission_classes=[CanRead],
+        description=(
+            "Measures per time bucket, one point per bucket including empty ones; "
+            "days, weeks and months start at local midnight in timeZone."
+        ),
+    )
+    error_breakdown: ErrorBreakdown = strawberry.field(
+        resolver=usage.error_breakdown,
+        permission_classes=[CanRead],
+        description=(
+            "Errors by status code and error type, with shares and the newest "
+            "example call of each (range up to 731 days)."
         ),
     )

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.results import BulkWriteResult
 
 from app.documents import Log, Project, Session, User, log_key, session_key
-from app.documents.log import Status
+from app.documents.log import CostSource, MetadataValue, Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
 from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
@@ -22,6 +22,7 @@ from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
 from app.services.pricing import price_call
+from app.services.rollups import write_rollups
 from app.services.session_totals import publish_changes, session_updates
 from app.services.store_errors import read_limit_ms, store_errors
 from app.services.users import user_updates
@@ -111,7 +112,7 @@ async def _bulk(
 
 
 async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
-    """Add `logs` to their sessions' and users' totals, mark them applied, publish.
+    """Add `logs` to their sessions', users' and usage roll-ups' totals, mark them applied, publish.
 
     A call is stored with `totals_applied=False` first. If this step fails
     before the totals are written, the client sees an error and retries; the
@@ -123,12 +124,13 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
     users = user_updates(logs)
     changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
-        # Two collections, so two bulk writes; they do not depend on each other.
+        # Four collections (sessions, users, hourly and daily roll-ups), so four
+        # bulk writes; they do not depend on each other.
         # TODO: a failure after these bulk writes but before the calls are marked
         # applied makes a retry count them again; acceptable while the window is
         # one round trip, fixed for good by per-call markers inside the totals.
-        session_result, _ = await asyncio.gather(
-            _bulk(Session, sessions), _bulk(User, users)
+        session_result, _, _ = await asyncio.gather(
+            _bulk(Session, sessions), _bulk(User, users), write_rollups(logs)
         )
         if session_result is not None:
             created = {str(key) for key in (session_result.upserted_ids or {}).values()}
@@ -198,7 +200,12 @@ async def record_call(
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
-    """What `list_logs` narrows by; the project always comes from the key."""
+    """What `list_logs` narrows by; the project always comes from the key.
+
+    The same narrowing as a usage filter (lists match any of their values,
+    `tags` must all be carried, metadata pairs with different keys must all
+    match), plus the single `user_id` and `session_id` of the first API.
+    """
 
     start: datetime | None = None
     end: datetime | None = None
@@ -208,6 +215,34 @@ class LogFilter:
     statuses: tuple[Status, ...] = ()
     user_id: str | None = None
     session_id: str | None = None
+    user_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    status_codes: tuple[int, ...] = ()
+    error_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, MetadataValue], ...] = ()
+    cost_sources: tuple[CostSource, ...] = ()
+
+    def allowed(self, field: str) -> tuple[object, ...] | None:
+        """The values `field` may take, or None when it is not narrowed."""
+        single, many = {
+            "user_id": (self.user_id, self.user_ids),
+            "session_id": (self.session_id, self.session_ids),
+        }.get(field, (None, ()))
+        values: tuple[object, ...] | None = tuple(many) if many else None
+        if single is not None:
+            values = (single,) if values is None or single in values else ()
+        return values
+
+
+_LIST_FIELDS = (
+    ("provider", "providers"),
+    ("model", "models"),
+    ("environment", "environments"),
+    ("status", "statuses"),
+    ("status_code", "status_codes"),
+    ("cost_source", "cost_sources"),
+)
 
 
 def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
@@ -220,19 +255,28 @@ def log_query(project_id: str, log_filter: LogFilter) -> dict[str, Any]:
         time_range["$lt"] = log_filter.end
     if time_range:
         query["timestamp"] = time_range
-    for field, values in (
-        ("provider", log_filter.providers),
-        ("model", log_filter.models),
-        ("environment", log_filter.environments),
-        ("status", log_filter.statuses),
-    ):
+    for field, attribute in _LIST_FIELDS:
+        values = getattr(log_filter, attribute)
         if values:
             query[field] = {"$in": list(values)}
-    if log_filter.user_id is not None:
-        query["user_id"] = log_filter.user_id
-    if log_filter.session_id is not None:
-        query["session_id"] = log_filter.session_id
+    for field in ("user_id", "session_id"):
+        allowed = log_filter.allowed(field)
+        if allowed is not None:
+            query[field] = {"$in": list(allowed)}
+    if log_filter.error_types:
+        query["error.type"] = {"$in": list(log_filter.error_types)}
+    if log_filter.tags:
+        query["tags"] = {"$all": list(log_filter.tags)}
+    for key, values in _metadata_values(log_filter).items():
+        query[f"metadata.{key}"] = {"$in": values}
     return query
+
+
+def _metadata_values(log_filter: LogFilter) -> dict[str, list[MetadataValue]]:
+    values_by_key: dict[str, list[MetadataValue]] = {}
+    for key, value in log_filter.metadata:
+        values_by_key.setdefault(key, []).append(value)
+    return values_by_key
 
 
 async def list_logs(

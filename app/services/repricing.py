@@ -7,7 +7,7 @@ model, how many calls and how much cost would change.
 
 A real run walks the calls in `_id` order, in chunks, and writes each chunk in
 one transaction: the calls' new costs, the `$inc` of their sessions' and end
-users' cost totals, and the `$inc` of the hourly roll-ups that count them, so
+users' cost totals, and the `$inc` of the hourly and daily roll-ups that count them, so
 the totals always agree with the calls. One run per project at a time (a lease on the
 project); a run cut short by a store failure leaves whole chunks done and can
 simply be run again, since calls already repriced no longer change.
@@ -25,7 +25,7 @@ from pymongo.errors import OperationFailure
 
 from app.documents import Log, Project
 from app.documents.price import CustomPrice
-from app.documents.rollup import UsageRollup
+from app.documents.rollup import DailyUsageRollup, UsageRollup
 from app.documents.session import Session
 from app.documents.user import User
 from app.errors import Conflict, InvalidInput, Unavailable
@@ -36,6 +36,7 @@ from app.pipelines.cost import (
     session_cost_updates,
     user_cost_updates,
 )
+from app.pipelines.rollup import RollupPeriod
 from app.services.calls import LogFilter, ingest_rules, log_query
 from app.services.pricing import price_call
 from app.services.store_errors import store_errors
@@ -56,6 +57,7 @@ _FIELDS = (
     "environment",
     "status",
     "status_code",
+    "error",
     "totals_applied",
     "prompt_tokens",
     "completion_tokens",
@@ -221,6 +223,7 @@ def _changes(
                 environment=row.get("environment", "production"),
                 status=row.get("status", "success"),
                 status_code=row.get("status_code"),
+                error_type=(row.get("error") or {}).get("type"),
                 totals_applied=bool(row.get("totals_applied")),
                 old_cost_usd=old_cost,
                 old_cost_source=row.get("cost_source", "unpriced"),
@@ -241,13 +244,18 @@ def _same_cost(old: float | None, new: float | None) -> bool:
 async def _write(changes: list[CostChange]) -> None:
     """Write one chunk's calls, session totals and roll-ups in one transaction."""
     logs = Log.get_pymongo_collection()
-    # Roll-ups are maintained by the analytics code; reached by name here so
-    # this works whether or not its document is registered with Beanie.
     writes = [
         (logs, log_cost_updates(changes)),
         (Session.get_pymongo_collection(), session_cost_updates(changes)),
         (User.get_pymongo_collection(), user_cost_updates(changes)),
-        (logs.database[UsageRollup.Settings.name], rollup_cost_updates(changes)),
+        (
+            UsageRollup.get_pymongo_collection(),
+            rollup_cost_updates(changes, RollupPeriod.HOUR),
+        ),
+        (
+            DailyUsageRollup.get_pymongo_collection(),
+            rollup_cost_updates(changes, RollupPeriod.DAY),
+        ),
     ]
     with store_errors("reprice_logs"):
         try:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.documents import Log, Project, Session
+from app.documents import DailyUsageRollup, Log, Project, Session, UsageRollup
 from tests.factories import ADMIN_TOKEN, TestProject, gql
 
 CREATE_PROJECT = """
@@ -340,6 +340,9 @@ async def test_deleting_a_project_removes_its_data_and_stops_its_keys(
     assert await Project.get(project.id) is None
     assert await Log.find({"project_id": project.id}).count() == 0
     assert await Session.find({"project_id": project.id}).count() == 0
+    for rollup in (UsageRollup, DailyUsageRollup):
+        assert await rollup.find({"project_id": project.id}).count() == 0
+        assert await rollup.find({"project_id": other_project.id}).count() == 1
     kept = await gql(client, COUNT, key=other_project.reader)
     assert kept.data == {"logs": {"totalCount": 1}}
 

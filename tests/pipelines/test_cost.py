@@ -13,7 +13,7 @@ from app.pipelines.cost import (
     unpriced_models_pipeline,
     user_cost_updates,
 )
-from app.pipelines.rollup import RollupDimensions, rollup_key
+from app.pipelines.rollup import RollupDimensions, RollupPeriod, rollup_key
 
 WHEN = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -96,17 +96,21 @@ def test_rollup_cost_updates_move_calls_between_priced_and_unpriced() -> None:
     ]
 
     (update,) = rollup_cost_updates(changes)
+    (daily,) = rollup_cost_updates(changes, RollupPeriod.DAY)
 
     dimensions = RollupDimensions(
         project_id="p",
-        hour=datetime(2026, 11, 1, 9, tzinfo=UTC),
+        start=datetime(2026, 11, 1, 9, tzinfo=UTC),
         provider="acme",
         model="acme-large",
         environment="production",
         status="success",
         status_code=None,
+        error_type=None,
     )
     assert update._filter == {"_id": rollup_key(dimensions)}
+    assert daily._filter == {"_id": rollup_key(dimensions, RollupPeriod.DAY)}
+    assert daily._doc == update._doc
     assert update._doc == {
         "$inc": {
             "cost_usd": pytest.approx(0.25 - 0.5),

@@ -1,158 +1,27 @@
-import math
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from pymongo import UpdateOne
 
-from app.documents.log import Log
-from app.documents.rollup import UsageRollup
 from app.errors import InvalidInput
-from app.pipelines.histogram import (
-    GROWTH,
-    LOWEST_MS,
-    OVERFLOW_INDEX,
-    TOP_MS,
-    bucket_index,
-    bucket_value,
-    counts_of,
-)
-from app.pipelines.rollup import rollup_updates
+from app.pipelines.rollup import RollupPeriod
 from app.pipelines.usage import (
     UsageFilter,
-    UsageSummary,
+    UsageSources,
     covered_by_rollups,
+    distinct_count_pipeline,
     raw_match_stage,
     rollup_match_stage,
-    summary_from_raw_pipeline,
-    summary_from_raw_result,
-    summary_from_rollups,
+    usage_sources,
 )
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 END = datetime(2025, 6, 8, tzinfo=UTC)
-TEN_AM = datetime(2025, 6, 1, 10, tzinfo=UTC)
 
 
 def usage_filter(**overrides: Any) -> UsageFilter:
     fields: dict[str, Any] = {"project_id": "p1", "start": START, "end": END}
     return UsageFilter(**(fields | overrides))
-
-
-def make_log(**overrides: Any) -> Log:
-    fields: dict[str, Any] = {
-        "id": "p1:call",
-        "call_id": "call",
-        "project_id": "p1",
-        "timestamp": TEN_AM,
-        "received_at": TEN_AM,
-        "provider": "openai",
-        "model": "gpt-4o",
-        "status_code": 200,
-    }
-    # Constructing without validation needs no `init_beanie`.
-    log: Log = Log.model_construct(**(fields | overrides))
-    return log
-
-
-def apply_updates(
-    updates: Iterable[UpdateOne], store: dict[str, dict[str, Any]]
-) -> None:
-    """Apply `$setOnInsert`, `$inc` (dotted paths) and `$max` as MongoDB would."""
-    for update in updates:
-        doc = update._doc
-        assert isinstance(doc, Mapping)
-        key = update._filter["_id"]
-        stored = store.get(key)
-        if stored is None:
-            if not update._upsert:
-                continue
-            stored = store[key] = {"_id": key, **doc.get("$setOnInsert", {})}
-        for path, amount in doc["$inc"].items():
-            *parents, leaf = path.split(".")
-            target = stored
-            for parent in parents:
-                target = target.setdefault(parent, {})
-            target[leaf] = target.get(leaf, 0) + amount
-        for path, value in doc.get("$max", {}).items():
-            if stored.get(path) is None or value > stored[path]:
-                stored[path] = value
-
-
-def rollups_of(*batches: tuple[list[Log], int]) -> list[UsageRollup]:
-    store: dict[str, dict[str, Any]] = {}
-    for logs, sign in batches:
-        apply_updates(rollup_updates(logs, sign=sign), store)
-    return [UsageRollup.model_construct(**doc) for doc in store.values()]
-
-
-def sample_logs() -> list[Log]:
-    return [
-        make_log(
-            prompt_tokens=100,
-            completion_tokens=20,
-            total_tokens=120,
-            cached_prompt_tokens=40,
-            cost_usd=0.25,
-            duration_ms=1000.0,
-            time_to_first_token_ms=150.0,
-        ),
-        make_log(
-            timestamp=TEN_AM + timedelta(minutes=20),
-            prompt_tokens=50,
-            completion_tokens=30,
-            total_tokens=80,
-            reasoning_tokens=10,
-            cache_write_tokens=5,
-            cost_usd=0.5,
-            duration_ms=2000.0,
-            time_to_first_token_ms=300.0,
-        ),
-        make_log(status="error", status_code=429, duration_ms=80.0),
-        make_log(
-            timestamp=TEN_AM + timedelta(hours=1),
-            provider="anthropic",
-            model="claude",
-            prompt_tokens=10,
-            completion_tokens=10,
-            total_tokens=20,
-            cost_usd=0.25,
-            duration_ms=400.0,
-        ),
-    ]
-
-
-def at(value_ms: float) -> float:
-    return bucket_value(bucket_index(value_ms))
-
-
-# Latencies 80, 400, 1000, 2000 ms: nearest ranks 2 (p50) and 4 (p90 and up),
-# where the estimate is capped at the exact maximum.
-SAMPLE_SUMMARY = UsageSummary(
-    calls=4,
-    successes=3,
-    errors=1,
-    error_rate=0.25,
-    prompt_tokens=160,
-    completion_tokens=60,
-    total_tokens=220,
-    cached_prompt_tokens=40,
-    cache_write_tokens=5,
-    reasoning_tokens=10,
-    cost_usd=1.0,
-    avg_cost_usd=1 / 3,
-    priced_calls=3,
-    unpriced_calls=1,
-    latency_avg_ms=870.0,
-    latency_p50_ms=at(400.0),
-    latency_p90_ms=min(at(2000.0), 2000.0),
-    latency_p95_ms=min(at(2000.0), 2000.0),
-    latency_p99_ms=min(at(2000.0), 2000.0),
-    latency_max_ms=2000.0,
-    ttft_p50_ms=at(150.0),
-    ttft_p95_ms=at(300.0),
-)
 
 
 def test_raw_match_stage_starts_with_project_and_time_range() -> None:
@@ -248,10 +117,11 @@ def test_roll_ups_cover_hour_aligned_filters_on_their_dimensions() -> None:
         environments=("production",),
         statuses=("success",),
         status_codes=(200,),
+        error_types=("rate_limit",),
     )
 
     assert covered_by_rollups(usage_filter())
-    assert covered_by_rollups(narrowed, ["model", "status_code"])
+    assert covered_by_rollups(narrowed, ["model", "status_code", "error_type"])
 
 
 @pytest.mark.parametrize(
@@ -259,7 +129,6 @@ def test_roll_ups_cover_hour_aligned_filters_on_their_dimensions() -> None:
     [
         {"user_ids": ("u1",)},
         {"session_ids": ("s1",)},
-        {"error_types": ("rate_limit",)},
         {"tags": ("beta",)},
         {"metadata": (("team", "search"),)},
         {"cost_sources": ("custom",)},
@@ -271,14 +140,14 @@ def test_roll_ups_do_not_cover_filters_on_other_fields(
     assert not covered_by_rollups(usage_filter(**narrowing))
 
 
-def test_roll_ups_do_not_cover_a_range_that_is_not_on_utc_hours() -> None:
+def test_roll_ups_cover_a_range_that_is_not_on_utc_hours() -> None:
+    # Its partial hours are read from raw calls (see usage_sources).
     half_past = START + timedelta(minutes=30)
 
-    assert not covered_by_rollups(usage_filter(start=half_past))
-    assert not covered_by_rollups(usage_filter(end=END - timedelta(seconds=1)))
+    assert covered_by_rollups(usage_filter(start=half_past))
 
 
-@pytest.mark.parametrize("name", ["user_id", "session_id", "tags", "operation"])
+@pytest.mark.parametrize("name", ["user_id", "session_id", "tag", "metadata"])
 def test_roll_ups_do_not_cover_grouping_by_other_fields(name: str) -> None:
     assert not covered_by_rollups(usage_filter(), ["provider", name])
 
@@ -310,167 +179,125 @@ def test_rollup_match_stage_selects_hours_and_dimensions() -> None:
     }
 
 
-def test_rollup_match_stage_refuses_a_filter_roll_ups_cannot_answer() -> None:
-    with pytest.raises(ValueError, match="needs raw calls"):
-        rollup_match_stage(usage_filter(user_ids=("u1",)))
+def test_rollup_match_stage_of_days_and_several_ranges_repeats_the_project() -> None:
+    first = (START, START + timedelta(days=1))
+    last = (END - timedelta(days=1), END)
 
+    stage = rollup_match_stage(
+        usage_filter(error_types=("Timeout",)), RollupPeriod.DAY, [first, last]
+    )
 
-def test_summary_from_raw_pipeline_matches_then_facets_totals_and_histograms() -> None:
-    def histogram_branch(field: str) -> list[dict[str, Any]]:
-        path = f"${field}"
-        bucket = {
-            "$switch": {
-                "branches": [
-                    {"case": {"$lte": [path, LOWEST_MS]}, "then": 0},
-                    {"case": {"$gt": [path, TOP_MS]}, "then": OVERFLOW_INDEX},
-                ],
-                "default": {
-                    "$ceil": {
-                        "$divide": [
-                            {"$ln": {"$divide": [path, LOWEST_MS]}},
-                            math.log(GROWTH),
-                        ]
-                    }
-                },
-            }
+    assert stage == {
+        "$match": {
+            "$or": [
+                {"project_id": "p1", "day": {"$gte": first[0], "$lt": first[1]}},
+                {"project_id": "p1", "day": {"$gte": last[0], "$lt": last[1]}},
+            ],
+            "error_type": {"$in": ["Timeout"]},
         }
-        return [
-            {"$match": {field: {"$ne": None}}},
-            {"$group": {"_id": bucket, "count": {"$sum": 1}}},
-        ]
+    }
 
-    is_priced = {"$isNumber": "$cost_usd"}
 
-    pipeline = summary_from_raw_pipeline(usage_filter(user_ids=("u1",)))
+def test_raw_match_stage_of_two_edges_lets_each_branch_use_the_index() -> None:
+    edges = [(START, START + timedelta(minutes=20)), (END - timedelta(minutes=5), END)]
 
-    assert pipeline == [
+    stage = raw_match_stage(usage_filter(models=("gpt-4o",)), edges)
+
+    assert stage == {
+        "$match": {
+            "$or": [
+                {"project_id": "p1", "timestamp": {"$gte": start, "$lt": end}}
+                for start, end in edges
+            ],
+            "model": {"$in": ["gpt-4o"]},
+        }
+    }
+
+
+def test_distinct_count_pipeline_counts_non_null_values_of_the_field() -> None:
+    assert distinct_count_pipeline(usage_filter(), "user_id") == [
         {
             "$match": {
                 "project_id": "p1",
                 "timestamp": {"$gte": START, "$lt": END},
-                "user_id": {"$in": ["u1"]},
+                "user_id": {"$ne": None},
             }
         },
-        {
-            "$facet": {
-                "totals": [
-                    {
-                        "$group": {
-                            "_id": None,
-                            "call_count": {"$sum": 1},
-                            "error_count": {
-                                "$sum": {"$cond": [{"$eq": ["$status", "error"]}, 1, 0]}
-                            },
-                            "prompt_tokens": {"$sum": "$prompt_tokens"},
-                            "completion_tokens": {"$sum": "$completion_tokens"},
-                            "total_tokens": {"$sum": "$total_tokens"},
-                            "cached_prompt_tokens": {"$sum": "$cached_prompt_tokens"},
-                            "cache_write_tokens": {"$sum": "$cache_write_tokens"},
-                            "reasoning_tokens": {"$sum": "$reasoning_tokens"},
-                            "cost_usd": {"$sum": "$cost_usd"},
-                            "priced_count": {"$sum": {"$cond": [is_priced, 1, 0]}},
-                            "unpriced_count": {"$sum": {"$cond": [is_priced, 0, 1]}},
-                            "duration_ms_sum": {"$sum": "$duration_ms"},
-                            "duration_count": {
-                                "$sum": {"$cond": [{"$isNumber": "$duration_ms"}, 1, 0]}
-                            },
-                            "duration_max": {"$max": "$duration_ms"},
-                        }
-                    }
-                ],
-                "latency_hist": histogram_branch("duration_ms"),
-                "ttft_hist": histogram_branch("time_to_first_token_ms"),
-            }
-        },
+        {"$group": {"_id": "$user_id"}},
+        {"$count": "count"},
     ]
 
 
-def test_summary_from_rollups_sums_counts_tokens_costs_and_histograms() -> None:
-    rows = rollups_of((sample_logs(), 1))
+def test_distinct_count_keeps_a_narrowing_on_the_same_field() -> None:
+    pipeline = distinct_count_pipeline(usage_filter(user_ids=("u1", "u2")), "user_id")
 
-    assert len(rows) == 3
-    assert summary_from_rollups(rows) == SAMPLE_SUMMARY
-
-
-def test_summary_from_raw_result_reads_the_facet_document() -> None:
-    def bucket_rows(values: list[float]) -> list[dict[str, Any]]:
-        # The server's `$ceil` yields doubles.
-        return [
-            {"_id": float(index), "count": count}
-            for index, count in counts_of(values).items()
-        ]
-
-    result = {
-        "totals": [
-            {
-                "_id": None,
-                "call_count": 4,
-                "error_count": 1,
-                "prompt_tokens": 160,
-                "completion_tokens": 60,
-                "total_tokens": 220,
-                "cached_prompt_tokens": 40,
-                "cache_write_tokens": 5,
-                "reasoning_tokens": 10,
-                "cost_usd": 1.0,
-                "priced_count": 3,
-                "unpriced_count": 1,
-                "duration_ms_sum": 3480.0,
-                "duration_count": 4,
-                "duration_max": 2000.0,
-            }
-        ],
-        "latency_hist": bucket_rows([80.0, 400.0, 1000.0, 2000.0]),
-        "ttft_hist": bucket_rows([150.0, 300.0]),
-    }
-
-    assert summary_from_raw_result(result) == SAMPLE_SUMMARY
+    assert pipeline[0]["$match"]["user_id"] == {"$in": ["u1", "u2"]}
 
 
-def test_an_empty_range_summarizes_to_zeros_and_nulls() -> None:
-    empty = UsageSummary()
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
-    assert (
-        summary_from_raw_result({"totals": [], "latency_hist": [], "ttft_hist": []})
-        == empty
+
+def test_sources_of_a_filter_roll_ups_cannot_answer_are_all_raw() -> None:
+    sources = usage_sources(usage_filter(), covered=False)
+
+    assert sources == UsageSources(raw=((START, END),))
+
+
+def test_sources_split_days_hours_and_partial_hours() -> None:
+    sources = usage_sources(
+        usage_filter(start=at("2025-06-01T09:30"), end=at("2025-06-04T10:45")),
+        covered=True,
     )
-    assert summary_from_rollups([]) == empty
-    assert empty.error_rate is None
-    assert empty.cost_usd is None
-    assert empty.latency_p50_ms is None
 
-
-def test_cost_is_null_when_no_call_is_priced() -> None:
-    summary = summary_from_rollups(rollups_of(([make_log(duration_ms=5.0)], 1)))
-
-    assert summary.calls == 1
-    assert summary.unpriced_calls == 1
-    assert summary.cost_usd is None
-    assert summary.avg_cost_usd is None
-
-
-def test_percentiles_are_capped_at_the_maximum_latency() -> None:
-    just_above_an_edge = LOWEST_MS * GROWTH**300 * 1.000001
-    assert at(just_above_an_edge) > just_above_an_edge
-
-    logs = [make_log(duration_ms=just_above_an_edge)]
-    summary = summary_from_rollups(rollups_of((logs, 1)))
-
-    assert summary.latency_p50_ms == just_above_an_edge
-    assert summary.latency_p99_ms == just_above_an_edge
-
-
-def test_removed_calls_leave_the_summary_of_the_rest_with_max_as_upper_bound() -> None:
-    logs = sample_logs()
-    removed = logs[1]
-    kept = [log for log in logs if log is not removed]
-
-    after_removal = summary_from_rollups(rollups_of((logs, 1), ([removed], -1)))
-    only_kept = summary_from_rollups(rollups_of((kept, 1)))
-
-    tails = {"latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms"}
-    assert after_removal.model_dump(exclude=tails) == only_kept.model_dump(
-        exclude=tails
+    assert sources == UsageSources(
+        raw=(
+            (at("2025-06-01T09:30"), at("2025-06-01T10:00")),
+            (at("2025-06-04T10:00"), at("2025-06-04T10:45")),
+        ),
+        hourly=(
+            (at("2025-06-01T10:00"), at("2025-06-02T00:00")),
+            (at("2025-06-04T00:00"), at("2025-06-04T10:00")),
+        ),
+        daily=((at("2025-06-02T00:00"), at("2025-06-04T00:00")),),
     )
-    assert after_removal.latency_max_ms == 2000.0
-    assert after_removal.latency_p99_ms == at(1000.0)
+
+
+def test_sources_of_whole_days_are_daily_roll_ups_only() -> None:
+    sources = usage_sources(usage_filter(), covered=True)
+
+    assert sources == UsageSources(daily=((START, END),))
+
+
+def test_sources_without_a_whole_hour_are_one_raw_range() -> None:
+    within = usage_filter(start=at("2025-06-01T09:10"), end=at("2025-06-01T09:50"))
+    across = usage_filter(start=at("2025-06-01T09:10"), end=at("2025-06-01T10:50"))
+
+    assert usage_sources(within, covered=True) == UsageSources(
+        raw=((within.start, within.end),)
+    )
+    assert usage_sources(across, covered=True) == UsageSources(
+        raw=((across.start, across.end),)
+    )
+
+
+def test_sources_of_an_empty_range_are_empty() -> None:
+    assert usage_sources(usage_filter(end=START), covered=True) == UsageSources()
+
+
+def test_buckets_that_start_inside_a_utc_day_keep_the_days_hourly() -> None:
+    paris_days = [at("2025-05-31T22:00"), at("2025-06-01T22:00")]
+    utc_days = [START, START + timedelta(days=1)]
+    one_day = usage_filter(end=START + timedelta(days=2))
+
+    assert usage_sources(one_day, covered=True, bucket_starts=paris_days) == (
+        UsageSources(hourly=((one_day.start, one_day.end),))
+    )
+    assert usage_sources(one_day, covered=True, bucket_starts=utc_days) == (
+        UsageSources(daily=((one_day.start, one_day.end),))
+    )
+
+
+def test_rollup_match_stage_refuses_a_filter_roll_ups_cannot_answer() -> None:
+    with pytest.raises(ValueError, match="needs raw calls"):
+        rollup_match_stage(usage_filter(user_ids=("u1",)))

@@ -101,7 +101,7 @@ async def test_a_batch_is_one_redis_message(app: Starlette, redis_url: str) -> N
                     messages.append(message["data"])
         assert [len(decode_events(data)) for data in messages] == [3, 1]
     finally:
-        await listener.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        await listener.aclose()
         await raw.aclose()
         await publisher.close()
 

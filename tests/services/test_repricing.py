@@ -4,16 +4,25 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.documents import Log, Project, Session, log_key, session_key
+from app.documents import (
+    DailyUsageRollup,
+    Log,
+    Project,
+    Session,
+    UsageRollup,
+    log_key,
+    session_key,
+)
 from app.documents.price import CustomPrice
 from app.errors import InvalidInput, Unavailable
-from app.pipelines.rollup import rollup_updates
+from app.pipelines.usage import UsageFilter
 from app.pubsub import InMemoryBroker
 from app.services import repricing
 from app.services.call_batch import record_calls
 from app.services.call_input import CallIn
 from app.services.calls import LogFilter
 from app.services.prices import custom_price, list_custom_prices, set_custom_price
+from app.services.usage import UsageReader, summarize_usage
 from app.settings import Settings
 from tests.factories import TestProject
 
@@ -77,21 +86,30 @@ async def test_a_run_larger_than_a_chunk_reprices_every_call(
 async def test_roll_ups_counting_the_calls_move_with_the_new_costs(
     project: TestProject, settings: Settings
 ) -> None:
+    # Ingest wrote the hourly and daily roll-ups of these calls, unpriced.
     await store(project, settings, [acme_call("r1"), acme_call("r2")])
-    stored = await Log.find({"project_id": project.id}).to_list()
-    rollups = Log.get_pymongo_collection().database["usage_rollups_hourly"]
-    await rollups.bulk_write(rollup_updates(stored))
     await set_custom_price(project.id, ACME_PRICE)
 
     await repricing.reprice_logs(
         project.id, LogFilter(), dry_run=False, settings=settings
     )
 
-    rollup = await rollups.find_one({"project_id": project.id})
-    assert rollup is not None
-    assert rollup["call_count"] == 2
-    assert rollup["cost_usd"] == pytest.approx(2 * ACME_COST)
-    assert (rollup["priced_count"], rollup["unpriced_count"]) == (2, 0)
+    for document in (UsageRollup, DailyUsageRollup):
+        (rollup,) = await document.find({"project_id": project.id}).to_list()
+        assert rollup.call_count == 2
+        assert rollup.cost_usd == pytest.approx(2 * ACME_COST)
+        assert (rollup.priced_count, rollup.unpriced_count) == (2, 0)
+    day = UsageFilter(
+        project_id=project.id,
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=WHEN.replace(day=2, hour=0, minute=0),
+    )
+    from_rollups = await summarize_usage(UsageReader(), day)
+    from_raw = await summarize_usage(UsageReader(force_raw=True), day)
+    assert from_rollups.cost_usd == pytest.approx(from_raw.cost_usd)
+    assert from_rollups.model_dump(exclude={"cost_usd", "avg_cost_usd"}) == (
+        from_raw.model_dump(exclude={"cost_usd", "avg_cost_usd"})
+    )
 
 
 async def test_a_call_whose_totals_are_pending_is_repriced_without_touching_totals(

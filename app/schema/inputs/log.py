@@ -6,7 +6,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.errors import InvalidInput
-from app.schema.types.log import CallStatus
+from app.schema.inputs.usage import (
+    MetadataPairInput,
+    check_list_sizes,
+    cost_source_values,
+    metadata_pair,
+)
+from app.schema.types.log import CallStatus, CostSource
 from app.services.call_input import CallIn
 from app.services.calls import LogFilter
 
@@ -159,7 +165,13 @@ def utc_or_none(value: datetime | None, field: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-@strawberry.input(description="Narrows a list of calls. Every field is optional.")
+@strawberry.input(
+    description=(
+        "Narrows a list of calls. Every field is optional. The same narrowing as "
+        "UsageFilterInput (lists match any of their values), plus userId and "
+        "sessionId for a single user or session."
+    )
+)
 class LogFilterInput:
     start: datetime | None = strawberry.field(default=None, description="Inclusive.")
     end: datetime | None = strawberry.field(default=None, description="Exclusive.")
@@ -169,6 +181,23 @@ class LogFilterInput:
     statuses: list[CallStatus] | None = None
     user_id: str | None = None
     session_id: str | None = None
+    users: list[str] | None = strawberry.field(default=None, description="User ids.")
+    sessions: list[str] | None = strawberry.field(
+        default=None, description="Session ids."
+    )
+    status_codes: list[int] | None = None
+    error_types: list[str] | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Calls carrying every one of these tags."
+    )
+    metadata: list[MetadataPairInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "Entries with different keys must all match; entries sharing a key "
+            "match any of their values."
+        ),
+    )
+    cost_sources: list[CostSource] | None = None
 
     def to_filter(self) -> LogFilter:
         start = utc_or_none(self.start, "filter.start")
@@ -176,6 +205,19 @@ class LogFilterInput:
         if start is not None and end is not None and start >= end:
             message = "filter.start must be before filter.end"
             raise InvalidInput(message, field="filter.start")
+        check_list_sizes(
+            providers=self.providers,
+            models=self.models,
+            environments=self.environments,
+            users=self.users,
+            sessions=self.sessions,
+            statuses=self.statuses,
+            statusCodes=self.status_codes,
+            errorTypes=self.error_types,
+            tags=self.tags,
+            metadata=self.metadata,
+            costSources=self.cost_sources,
+        )
         return LogFilter(
             start=start,
             end=end,
@@ -185,4 +227,11 @@ class LogFilterInput:
             statuses=tuple(status.value for status in self.statuses or ()),
             user_id=self.user_id,
             session_id=self.session_id,
+            user_ids=tuple(self.users or ()),
+            session_ids=tuple(self.sessions or ()),
+            status_codes=tuple(self.status_codes or ()),
+            error_types=tuple(self.error_types or ()),
+            tags=tuple(self.tags or ()),
+            metadata=tuple(metadata_pair(pair) for pair in self.metadata or ()),
+            cost_sources=cost_source_values(self.cost_sources),
         )
