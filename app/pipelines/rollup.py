@@ -36,6 +36,7 @@ _INT_COUNTERS = (
     "duration_count",
     "ttft_count",
 )
+# Every counter a roll-up sums; raw aggregation produces the same names.
 COUNTERS = _INT_COUNTERS + _FLOAT_COUNTERS
 
 

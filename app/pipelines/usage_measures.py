@@ -14,25 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.pipelines.histogram import bucket_value, nearest_rank
-
-# Counters in the order `UsageRollup` declares them; raw aggregation produces
-# the same names.
-COUNTER_FIELDS = (
-    "call_count",
-    "error_count",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_prompt_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "priced_count",
-    "unpriced_count",
-    "duration_count",
-    "ttft_count",
-    "cost_usd",
-    "duration_ms_sum",
-)
+from app.pipelines.rollup import COUNTERS
 
 LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 TTFT_PERCENTILES = (50.0, 95.0)
@@ -43,7 +25,7 @@ class UsageTotals:
     """Sums, maxima and histograms of a set of calls; `add` merges two sets."""
 
     counters: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(COUNTER_FIELDS, 0)
+        default_factory=lambda: dict.fromkeys(COUNTERS, 0)
     )
     duration_max: float | None = None
     latest_error: str | None = None
@@ -56,7 +38,7 @@ class UsageTotals:
     ) -> "UsageTotals":
         """Totals from a stored roll-up or a raw aggregation row (missing is zero)."""
         totals = cls(
-            counters={name: row.get(name) or 0 for name in COUNTER_FIELDS},
+            counters={name: row.get(name) or 0 for name in COUNTERS},
             duration_max=row.get("duration_max"),
             latest_error=row.get("latest_error"),
         )

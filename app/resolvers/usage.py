@@ -120,7 +120,7 @@ async def usage_breakdown(
         context.usage,
         filter.to_filter(context.caller.project_id),
         grouping,
-        order_by=order_by.to_service(),
+        order_by=order_by,
         descending=descending,
         limit=limit,
         with_percentiles=selects_percentiles(info),

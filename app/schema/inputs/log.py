@@ -6,13 +6,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.errors import InvalidInput
-from app.schema.inputs.usage import (
-    MetadataPairInput,
-    check_list_sizes,
-    cost_source_values,
-    metadata_pair,
-)
-from app.schema.types.log import CallStatus, CostSource
+from app.schema.inputs.usage import CallNarrowingInput
+from app.schema.types.log import CallStatus
 from app.services.call_input import CallIn
 from app.services.calls import LogFilter
 
@@ -172,32 +167,11 @@ def utc_or_none(value: datetime | None, field: str) -> datetime | None:
         "sessionId for a single user or session."
     )
 )
-class LogFilterInput:
+class LogFilterInput(CallNarrowingInput):
     start: datetime | None = strawberry.field(default=None, description="Inclusive.")
     end: datetime | None = strawberry.field(default=None, description="Exclusive.")
-    providers: list[str] | None = None
-    models: list[str] | None = None
-    environments: list[str] | None = None
-    statuses: list[CallStatus] | None = None
     user_id: str | None = None
     session_id: str | None = None
-    users: list[str] | None = strawberry.field(default=None, description="User ids.")
-    sessions: list[str] | None = strawberry.field(
-        default=None, description="Session ids."
-    )
-    status_codes: list[int] | None = None
-    error_types: list[str] | None = None
-    tags: list[str] | None = strawberry.field(
-        default=None, description="Calls carrying every one of these tags."
-    )
-    metadata: list[MetadataPairInput] | None = strawberry.field(
-        default=None,
-        description=(
-            "Entries with different keys must all match; entries sharing a key "
-            "match any of their values."
-        ),
-    )
-    cost_sources: list[CostSource] | None = None
 
     def to_filter(self) -> LogFilter:
         start = utc_or_none(self.start, "filter.start")
@@ -205,33 +179,11 @@ class LogFilterInput:
         if start is not None and end is not None and start >= end:
             message = "filter.start must be before filter.end"
             raise InvalidInput(message, field="filter.start")
-        check_list_sizes(
-            providers=self.providers,
-            models=self.models,
-            environments=self.environments,
-            users=self.users,
-            sessions=self.sessions,
-            statuses=self.statuses,
-            statusCodes=self.status_codes,
-            errorTypes=self.error_types,
-            tags=self.tags,
-            metadata=self.metadata,
-            costSources=self.cost_sources,
-        )
+        narrowing = self.narrowing()
         return LogFilter(
             start=start,
             end=end,
-            providers=tuple(provider.lower() for provider in self.providers or ()),
-            models=tuple(self.models or ()),
-            environments=tuple(self.environments or ()),
-            statuses=tuple(status.value for status in self.statuses or ()),
             user_id=self.user_id,
             session_id=self.session_id,
-            user_ids=tuple(self.users or ()),
-            session_ids=tuple(self.sessions or ()),
-            status_codes=tuple(self.status_codes or ()),
-            error_types=tuple(self.error_types or ()),
-            tags=tuple(self.tags or ()),
-            metadata=tuple(metadata_pair(pair) for pair in self.metadata or ()),
-            cost_sources=cost_source_values(self.cost_sources),
+            **narrowing,
         )

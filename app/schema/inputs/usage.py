@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import TypedDict, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,20 +32,24 @@ class MetadataPairInput:
     )
 
 
-@strawberry.input(
-    description=(
-        "Which calls an aggregate covers: the calling key's project, calls that "
-        "started in [start, end), narrowed by any of the lists. A list matches "
-        "calls whose field takes one of its values; an omitted or empty list "
-        "does not narrow. Narrowing by users, sessions, tags, metadata or cost "
-        "source reads raw calls instead of roll-ups: same numbers, slower."
-    )
-)
-class UsageFilterInput:
-    start: datetime = strawberry.field(
-        description="Inclusive, with a time zone, e.g. 2026-01-01T00:00:00Z."
-    )
-    end: datetime = strawberry.field(description="Exclusive, with a time zone.")
+class Narrowing(TypedDict):
+    """What `LogFilter` and `UsageFilter` both narrow by, as service values."""
+
+    providers: tuple[str, ...]
+    models: tuple[str, ...]
+    environments: tuple[str, ...]
+    statuses: tuple[Status, ...]
+    status_codes: tuple[int, ...]
+    user_ids: tuple[str, ...]
+    session_ids: tuple[str, ...]
+    error_types: tuple[str, ...]
+    tags: tuple[str, ...]
+    metadata: tuple[tuple[str, MetadataValue], ...]
+    cost_sources: tuple[CostSourceValue, ...]
+
+
+@strawberry.input(description="The narrowing shared by every call filter.")
+class CallNarrowingInput:
     providers: list[str] | None = None
     models: list[str] | None = None
     environments: list[str] | None = None
@@ -68,8 +72,8 @@ class UsageFilterInput:
     )
     cost_sources: list[CostSource] | None = None
 
-    def to_filter(self, project_id: str) -> UsageFilter:
-        """The service filter, for the caller's project; bad values are `InvalidInput`."""
+    def narrowing(self) -> Narrowing:
+        """The lists as service values; too long a list is `InvalidInput`."""
         check_list_sizes(
             providers=self.providers,
             models=self.models,
@@ -83,7 +87,39 @@ class UsageFilterInput:
             metadata=self.metadata,
             costSources=self.cost_sources,
         )
+        return Narrowing(
+            providers=tuple(provider.lower() for provider in self.providers or ()),
+            models=tuple(self.models or ()),
+            environments=tuple(self.environments or ()),
+            statuses=tuple(status.value for status in self.statuses or ()),
+            status_codes=tuple(self.status_codes or ()),
+            user_ids=tuple(self.users or ()),
+            session_ids=tuple(self.sessions or ()),
+            error_types=tuple(self.error_types or ()),
+            tags=tuple(self.tags or ()),
+            metadata=tuple(metadata_pair(pair) for pair in self.metadata or ()),
+            cost_sources=cost_source_values(self.cost_sources),
+        )
 
+
+@strawberry.input(
+    description=(
+        "Which calls an aggregate covers: the calling key's project, calls that "
+        "started in [start, end), narrowed by any of the lists. A list matches "
+        "calls whose field takes one of its values; an omitted or empty list "
+        "does not narrow. Narrowing by users, sessions, tags, metadata or cost "
+        "source reads raw calls instead of roll-ups: same numbers, slower."
+    )
+)
+class UsageFilterInput(CallNarrowingInput):
+    start: datetime = strawberry.field(
+        description="Inclusive, with a time zone, e.g. 2026-01-01T00:00:00Z."
+    )
+    end: datetime = strawberry.field(description="Exclusive, with a time zone.")
+
+    def to_filter(self, project_id: str) -> UsageFilter:
+        """The service filter, for the caller's project; bad values are `InvalidInput`."""
+        narrowing = self.narrowing()
         for field, moment in (("start", self.start), ("end", self.end)):
             if moment.tzinfo is None:
                 message = f"filter.{field} needs a time zone, e.g. 2026-01-31T00:00:00Z"
@@ -91,28 +127,9 @@ class UsageFilterInput:
         if self.start > self.end:
             message = "filter.start is after filter.end; swap them"
             raise InvalidInput(message, field="filter.start")
-
-        statuses: tuple[Status, ...] = tuple(
-            status.value for status in self.statuses or ()
-        )
-        cost_sources = cost_source_values(self.cost_sources)
-        metadata = tuple(metadata_pair(pair) for pair in self.metadata or ())
         try:
             return UsageFilter(
-                project_id=project_id,
-                start=self.start,
-                end=self.end,
-                providers=tuple(provider.lower() for provider in self.providers or ()),
-                models=tuple(self.models or ()),
-                environments=tuple(self.environments or ()),
-                statuses=statuses,
-                status_codes=tuple(self.status_codes or ()),
-                user_ids=tuple(self.users or ()),
-                session_ids=tuple(self.sessions or ()),
-                error_types=tuple(self.error_types or ()),
-                tags=tuple(self.tags or ()),
-                metadata=metadata,
-                cost_sources=cost_sources,
+                project_id=project_id, start=self.start, end=self.end, **narrowing
             )
         except InvalidInput as error:
             raise InvalidInput(error.message, field="filter") from None
@@ -190,25 +207,13 @@ def grouping_of(dimensions: list[UsageDimension], metadata_key: str | None) -> G
         raise InvalidInput(error.message, field="metadataKey") from None
 
 
-@strawberry.enum(
-    description="The measure groups are ranked by; groups without a value come last."
+# The service's enum, exposed as is.
+UsageOrderBy = UsageOrder
+strawberry.enum(
+    UsageOrderBy,
+    name="UsageOrderBy",
+    description="The measure groups are ranked by; groups without a value come last.",
 )
-class UsageOrderBy(Enum):
-    CALLS = "calls"
-    ERRORS = "errors"
-    ERROR_RATE = "error_rate"
-    COST_USD = "cost_usd"
-    AVG_COST_USD = "avg_cost_usd"
-    TOTAL_TOKENS = "total_tokens"
-    PROMPT_TOKENS = "prompt_tokens"
-    COMPLETION_TOKENS = "completion_tokens"
-    LATENCY_AVG_MS = "latency_avg_ms"
-    LATENCY_P50_MS = "latency_p50_ms"
-    LATENCY_P95_MS = "latency_p95_ms"
-    LATENCY_P99_MS = "latency_p99_ms"
-
-    def to_service(self) -> UsageOrder:
-        return UsageOrder(self.value)
 
 
 @strawberry.enum(description="The width of one time bucket.")
