@@ -16,23 +16,7 @@ from app.pipelines.rollup import (
     rollup_key,
     rollup_updates,
 )
-
-TEN_AM = datetime(2025, 6, 1, 10, tzinfo=UTC)
-
-
-def make_log(**overrides: Any) -> Log:
-    fields: dict[str, Any] = {
-        "id": "p1:call",
-        "call_id": "call",
-        "project_id": "p1",
-        "timestamp": TEN_AM,
-        "received_at": TEN_AM,
-        "provider": "openai",
-        "model": "gpt-4o",
-    }
-    # Constructing without validation needs no `init_beanie`.
-    log: Log = Log.model_construct(**(fields | overrides))
-    return log
+from tests.pipelines.logs import TEN_AM, make_log
 
 
 def update_doc(update: UpdateOne) -> Mapping[str, Any]:

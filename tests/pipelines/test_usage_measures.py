@@ -1,7 +1,7 @@
 """Summaries from roll-ups and from raw rows: the same measures, the same rules."""
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pymongo import UpdateOne
@@ -28,24 +28,12 @@ from app.pipelines.usage_rows import (
     rows_from_raw,
     rows_from_rollups,
 )
-
-TEN_AM = datetime(2025, 6, 1, 10, tzinfo=UTC)
+from tests.pipelines.logs import TEN_AM
+from tests.pipelines.logs import make_log as base_log
 
 
 def make_log(**overrides: Any) -> Log:
-    fields: dict[str, Any] = {
-        "id": "p1:call",
-        "call_id": "call",
-        "project_id": "p1",
-        "timestamp": TEN_AM,
-        "received_at": TEN_AM,
-        "provider": "openai",
-        "model": "gpt-4o",
-        "status_code": 200,
-    }
-    # Constructing without validation needs no `init_beanie`.
-    log: Log = Log.model_construct(**(fields | overrides))
-    return log
+    return base_log(**({"status_code": 200} | overrides))
 
 
 def apply_updates(
