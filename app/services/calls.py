@@ -126,9 +126,7 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
     with store_errors("apply_totals"):
         # Four collections (sessions, users, hourly and daily roll-ups), so four
         # bulk writes; they do not depend on each other.
-        # TODO: a failure after these bulk writes but before the calls are marked
-        # applied makes a retry count them again; acceptable while the window is
-        # one round trip, fixed for good by per-call markers inside the totals.
+        # TODO: if only some of these writes (or the mark below) succeed, a retry adds the calls again to those that did; per-call markers in each total would stop it.
         session_result, _, _ = await asyncio.gather(
             _bulk(Session, sessions), _bulk(User, users), write_rollups(logs)
         )
