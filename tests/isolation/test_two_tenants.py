@@ -4,8 +4,8 @@ Project A holds canary values; for each operation, B's keys try to read, count,
 aggregate, subscribe to, update or delete them with A's ids. B must see no
 canary, A's ids must answer exactly like ids that do not exist, and A's stored
 data must not change. `test_every_operation_and_route_has_an_isolation_case`
-fails when an operation or route is added without a case in `cases_core.py` or
-`cases_domains.py` (the probe and the registry are in `probe.py`).
+fails when an operation or route is added without a case in `cases_core.py`,
+`cases_domains.py` or `cases_usage.py` (the probe and the registry are in `probe.py`).
 """
 
 import httpx
@@ -14,12 +14,12 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from app.schema import schema
-from tests.isolation import cases_core, cases_domains
+from tests.isolation import cases_core, cases_domains, cases_usage
 from tests.isolation.probe import CASES, WRITES_AS_A, Probe
 from tests.isolation.tenants import CANARY, Tenants, a_state, seed_tenants
 
 # Importing the case modules registers their cases.
-CASE_MODULES = (cases_core, cases_domains)
+CASE_MODULES = (cases_core, cases_domains, cases_usage)
 
 
 @pytest.fixture
