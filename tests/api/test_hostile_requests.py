@@ -206,6 +206,41 @@ ROWS = [
     ),
     pytest.param(
         Hostile(
+            {
+                "query": '{ usageSummary(filter: {start: "2026-02-01T00:00:00Z", '
+                'end: "2026-01-01T00:00:00Z"}) { calls } }'
+            },
+            code="INVALID_INPUT",
+            says="swap them",
+        ),
+        id="inverted-usage-range",
+    ),
+    pytest.param(
+        Hostile(
+            {
+                "query": '{ usageTimeSeries(filter: {start: "2026-01-01T00:00:00Z", '
+                'end: "2026-03-01T00:00:00Z"}, granularity: MINUTE, timeZone: "UTC") '
+                "{ granularity } }"
+            },
+            code="INVALID_INPUT",
+            says="MINUTE buckets may span at most",
+        ),
+        id="time-series-too-long",
+    ),
+    pytest.param(
+        Hostile(
+            {
+                "query": '{ usageTimeSeries(filter: {start: "2026-01-01T00:00:00Z", '
+                'end: "2026-01-02T00:00:00Z"}, granularity: HOUR, '
+                'timeZone: "Mars/Olympus") { granularity } }'
+            },
+            code="INVALID_INPUT",
+            says="Mars/Olympus",
+        ),
+        id="unknown-time-zone",
+    ),
+    pytest.param(
+        Hostile(
             {"query": "{ logs(pagination: {first: 100000}) { totalCount } }"},
             code="INVALID_INPUT",
             says="first must be between 1 and 100",
