@@ -20,9 +20,10 @@ class _Rollup(Document):
 
     `latency_hist` and `ttft_hist` map a bucket index of
     `app.pipelines.histogram` (as a string) to a count of calls; summed over
-    any set of roll-ups they give percentiles within 1%. `duration_max` is only
-    raised, never lowered: after calls are deleted or repriced it is an upper
-    bound. `latest_error` is `"<timestamp>|<call id>"` of the newest error
+    any set of roll-ups they give percentiles within 1%, kept between
+    `duration_min` and `duration_max` (so equal latencies read back exactly).
+    `duration_max` is only raised and `duration_min` only lowered: after calls
+    are deleted they are bounds. `latest_error` is `"<timestamp>|<call id>"` of the newest error
     counted (ISO 8601 UTC with milliseconds, so that `$max` on the string picks
     the newest); like the maximum it is not lowered by deletes.
     """
@@ -50,6 +51,7 @@ class _Rollup(Document):
     duration_ms_sum: float = 0.0
     duration_count: int = 0
     duration_max: float | None = None
+    duration_min: float | None = None
     latency_hist: dict[str, int] = Field(default_factory=dict)
     ttft_hist: dict[str, int] = Field(default_factory=dict)
     ttft_count: int = 0

@@ -130,6 +130,7 @@ class _Totals:
 
     inc: dict[str, float] = field(default_factory=_zero_counters)
     duration_max: float | None = None
+    duration_min: float | None = None
     latest_error: str | None = None
 
     def add(self, log: Log) -> None:
@@ -160,6 +161,8 @@ class _Totals:
             self._count_bucket("latency_hist", log.duration_ms)
             if self.duration_max is None or log.duration_ms > self.duration_max:
                 self.duration_max = log.duration_ms
+            if self.duration_min is None or log.duration_ms < self.duration_min:
+                self.duration_min = log.duration_ms
 
         if log.time_to_first_token_ms is not None:
             inc["ttft_count"] += 1
@@ -180,7 +183,8 @@ def rollup_updates(
 
     With `sign=-1` the updates subtract the same totals, for calls that are
     deleted, or repriced (subtract the old call, add the new one). A maximum
-    cannot be subtracted, so `duration_max` and `latest_error` are left alone.
+    cannot be subtracted, so `duration_max`, `duration_min` and `latest_error`
+    are left alone (they become bounds of what is left).
     Decrements do not upsert: a missing roll-up means the calls were never
     counted, and a document of negative totals would be wrong. Counters a batch
     leaves at zero are not sent, so they are not stored until needed; counters
@@ -230,5 +234,7 @@ def _update(
             maxima["latest_error"] = totals.latest_error
         if maxima:
             update["$max"] = maxima
+        if totals.duration_min is not None:
+            update["$min"] = {"duration_min": totals.duration_min}
     key = rollup_key(dimensions, period)
     return UpdateOne({"_id": key}, update, upsert=sign > 0)

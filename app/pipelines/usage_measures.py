@@ -28,6 +28,7 @@ class UsageTotals:
         default_factory=lambda: dict.fromkeys(COUNTERS, 0)
     )
     duration_max: float | None = None
+    duration_min: float | None = None
     latest_error: str | None = None
     latency_hist: dict[int, int] = field(default_factory=dict)
     ttft_hist: dict[int, int] = field(default_factory=dict)
@@ -40,6 +41,7 @@ class UsageTotals:
         totals = cls(
             counters={name: row.get(name) or 0 for name in COUNTERS},
             duration_max=row.get("duration_max"),
+            duration_min=row.get("duration_min"),
             latest_error=row.get("latest_error"),
         )
         if with_histograms:
@@ -61,6 +63,10 @@ class UsageTotals:
             self.duration_max is None or other.duration_max > self.duration_max
         ):
             self.duration_max = other.duration_max
+        if other.duration_min is not None and (
+            self.duration_min is None or other.duration_min < self.duration_min
+        ):
+            self.duration_min = other.duration_min
         if other.latest_error is not None and (
             self.latest_error is None or other.latest_error > self.latest_error
         ):
@@ -136,7 +142,10 @@ def summarize(totals: UsageTotals, *, with_percentiles: bool = True) -> UsageSum
     ttft: dict[float, float | None] = dict.fromkeys(TTFT_PERCENTILES)
     if with_percentiles:
         latency = percentiles(
-            totals.latency_hist, LATENCY_PERCENTILES, ceiling=totals.duration_max
+            totals.latency_hist,
+            LATENCY_PERCENTILES,
+            floor=totals.duration_min,
+            ceiling=totals.duration_max,
         )
         ttft = percentiles(totals.ttft_hist, TTFT_PERCENTILES)
 
@@ -172,13 +181,16 @@ def percentiles(
     histogram: Mapping[int, int],
     qs: Iterable[float],
     *,
+    floor: float | None = None,
     ceiling: float | None = None,
 ) -> dict[float, float | None]:
     """Nearest-rank percentiles `qs` (0..100) of a histogram, in one pass.
 
     Buckets whose count dropped to zero or below (after removals) are ignored.
-    The true percentile never exceeds the maximum, so capping an estimate at
-    `ceiling` (the exact maximum, or an upper bound of it) only brings it closer.
+    The true percentile never exceeds the maximum nor falls below the minimum,
+    so keeping an estimate within `floor` and `ceiling` (the exact minimum and
+    maximum, or bounds of them) only brings it closer: when every call took the
+    same time, every percentile is that time exactly.
     """
     populated = sorted(
         (index, count) for index, count in histogram.items() if count > 0
@@ -198,6 +210,8 @@ def percentiles(
             value = bucket_value(index)
             if ceiling is not None and not math.isnan(ceiling):
                 value = min(value, ceiling)
+            if floor is not None and not math.isnan(floor):
+                value = max(value, floor)
             found[ranks[position][0]] = value
             position += 1
     return found

@@ -174,10 +174,7 @@ def raw_rows_pipeline(
         "lat": _bucket_or_null("duration_ms"),
         "ttft": _bucket_or_null("time_to_first_token_ms"),
     }
-    folded = {
-        name: ({"$max": f"${name}"} if name in _MAXIMA else {"$sum": f"${name}"})
-        for name in sums
-    }
+    folded = {name: {_FOLDS.get(name, "$sum"): f"${name}"} for name in sums}
     regroup = {f"{name}": f"$_id.{name}" for name in key}
     stages.append({"$group": {"_id": pair, **sums}})
     stages.append(
@@ -198,7 +195,8 @@ def raw_rows_pipeline(
     return stages
 
 
-_MAXIMA = ("duration_max", "latest_error")
+# How per-slot values fold into a group; every other value is summed.
+_FOLDS = {"duration_max": "$max", "latest_error": "$max", "duration_min": "$min"}
 
 
 def _raw_sums() -> dict[str, Any]:
@@ -223,6 +221,7 @@ def _raw_sums() -> dict[str, Any]:
         "cost_usd": {"$sum": "$cost_usd"},
         "duration_ms_sum": {"$sum": "$duration_ms"},
         "duration_max": {"$max": "$duration_ms"},
+        "duration_min": {"$min": "$duration_ms"},
         "latest_error": {
             "$max": {
                 "$cond": [

@@ -82,6 +82,7 @@ def sums() -> dict[str, Any]:
         "cost_usd": {"$sum": "$cost_usd"},
         "duration_ms_sum": {"$sum": "$duration_ms"},
         "duration_max": {"$max": "$duration_ms"},
+        "duration_min": {"$min": "$duration_ms"},
         "latest_error": {"$max": {"$cond": [is_error, newest_error, None]}},
     }
 
@@ -111,14 +112,8 @@ def test_raw_rows_without_histograms_group_once_by_dimensions_and_slot() -> None
 def test_raw_rows_with_histograms_fold_bucket_pairs_per_group() -> None:
     pipeline = raw_rows_pipeline(usage_filter(), Grouping(("provider",)))
 
-    folded = {
-        name: (
-            {"$max": f"${name}"}
-            if name in ("duration_max", "latest_error")
-            else {"$sum": f"${name}"}
-        )
-        for name in sums()
-    }
+    folds = {"duration_max": "$max", "latest_error": "$max", "duration_min": "$min"}
+    folded = {name: {folds.get(name, "$sum"): f"${name}"} for name in sums()}
     assert pipeline == [
         MATCH,
         {

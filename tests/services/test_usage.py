@@ -240,3 +240,18 @@ async def test_a_reader_serves_a_range_inside_one_it_read_from_those_documents(
     assert (whole.calls, inside.calls, other_narrowing.calls) == (3, 2, 1)
     assert reader.stats.queries == 2
     assert inside == await summarize_usage(UsageReader(force_raw=True), last_two)
+
+
+async def test_equal_latencies_read_back_exactly_from_rollups_and_raw_calls(
+    client: httpx.AsyncClient, project: TestProject
+) -> None:
+    # A histogram bucket stands for its midpoint (639.1 ms for 640 ms); the
+    # smallest and largest latency kept beside it pin such percentiles exactly.
+    await record(
+        client, project, *(call(f"c{n}", n * 10, durationMs=640.0) for n in range(3))
+    )
+
+    for summary in await both(whole_day(project)):
+        assert summary.latency_p50_ms == 640.0
+        assert summary.latency_p99_ms == 640.0
+        assert summary.latency_max_ms == 640.0
