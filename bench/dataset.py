@@ -164,7 +164,7 @@ def _call(
         "cost_usd": cost,
         "cost_source": "price_table" if cost is not None else "unpriced",
         "price_version": None,
-        "totals_applied": True,
+        "totals_batch": None,
     }
 
 

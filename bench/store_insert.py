@@ -59,7 +59,7 @@ def call_document(index: int) -> dict[str, object]:
         "completion_tokens": 20,
         "duration_ms": 350.0,
         "status": "success",
-        "totals_applied": True,
+        "totals_batch": None,
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.documents import Project
+from app.documents import Log, PendingTotals, Project, log_key
 from app.documents.project import Scope
 from app.services.keys import issue_key
 
@@ -82,3 +82,32 @@ async def gql(
         data=body.get("data"),
         errors=body.get("errors") or ([body["error"]] if "error" in body else []),
     )
+
+
+async def uncounted_call_ids(project: TestProject) -> set[str]:
+    """Ids of the project's calls whose ingest batch is still open (not in the totals)."""
+    open_batches = {
+        str(batch.id)
+        for batch in await PendingTotals.find({"project_id": project.id}).to_list()
+    }
+    logs = await Log.find({"project_id": project.id}).to_list()
+    return {log.call_id for log in logs if log.totals_batch in open_batches}
+
+
+async def reopen_batches(project: TestProject, call_ids: list[str]) -> None:
+    """As if the requests that stored `call_ids` had failed before counting them."""
+    for call_id in call_ids:
+        stored = await Log.get(log_key(project.id, call_id))
+        assert stored is not None
+        assert stored.totals_batch is not None
+        await PendingTotals.get_pymongo_collection().update_one(
+            {"_id": stored.totals_batch},
+            {
+                "$setOnInsert": {
+                    "project_id": project.id,
+                    "created_at": datetime.now(UTC),
+                    "calls": 0,
+                }
+            },
+            upsert=True,
+        )

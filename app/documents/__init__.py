@@ -1,6 +1,7 @@
 """Beanie documents, one per collection."""
 
 from app.documents.log import CallError, Log, log_key
+from app.documents.pending_totals import PendingTotals
 from app.documents.project import ApiKey, Project, ProjectSettings
 from app.documents.rollup import DailyUsageRollup, UsageRollup
 from app.documents.session import Session, session_key
@@ -15,6 +16,7 @@ ALL_DOCUMENTS = [
     Project,
     UsageRollup,
     DailyUsageRollup,
+    PendingTotals,
 ]
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "CallError",
     "DailyUsageRollup",
     "Log",
+    "PendingTotals",
     "Project",
     "ProjectSettings",
     "Session",

@@ -64,9 +64,10 @@ class Log(Document):
     cost_usd: float | None = None
     cost_source: CostSource = "unpriced"
     price_version: str | None = None
-    # False until the call's session totals (and later roll-ups) include it; a
-    # retried write finds it False and finishes the job instead of dropping it.
-    totals_applied: bool = False
+    # The ingest batch that stored the call. Its totals (session, user,
+    # roll-ups) include it exactly when that batch has no `PendingTotals`
+    # document left; a retry finds it pending and finishes the job.
+    totals_batch: str | None = None
 
     class Settings:
         name = "llm_logs"

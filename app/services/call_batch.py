@@ -2,9 +2,10 @@
 
 Every ingest route that carries more than one call (GraphQL `logCalls`,
 `POST /v1/logs`, OTLP) ends here. The batch costs a fixed number of store round
-trips whatever its size: read the project's rules, `insert_many(ordered=False)`,
-and `apply_totals` (one bulk write), plus one lookup when some ids were stored
-before.
+trips whatever its size: read the project's rules, open the batch
+(`pending_totals`), `insert_many(ordered=False)`, and `apply_totals` (one bulk
+write per total, then closing the batch), plus two lookups when some ids were
+stored before.
 
 Each item gets its own outcome:
 
@@ -18,7 +19,7 @@ When the store fails during the insert or the totals update, the whole batch
 fails with `Unavailable` and nothing is reported stored: the driver cannot tell
 which documents of an interrupted `insert_many` were written. Sending the same
 batch again is safe, because calls with ids come back as `duplicate` and a
-stored call whose totals were not yet applied gets them applied then.
+stored call whose batch is still open gets counted then.
 """
 
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,12 @@ from app.services.calls import (
     publish_calls,
 )
 from app.services.lookups import find_by_ids
+from app.services.pending_totals import (
+    close_batch,
+    new_batch_id,
+    open_batch,
+    uncounted,
+)
 from app.services.store_errors import store_errors
 from app.settings import Settings
 
@@ -113,17 +120,7 @@ async def record_calls(
     """Validate, price, store and publish a batch; see the module docstring."""
     rules = await ingest_rules(project_id, settings)
     results, pending = _prepare(calls, project_id=project_id, rules=rules)
-    failures = await _insert([document for _, document in pending])
-    stored, repeated_ids = _sort_out(pending, failures, results, project_id)
-
-    # Calls a failed earlier request stored without finishing their totals.
-    # TODO: two requests racing with the same new id can both add its totals
-    # (the second finds it unapplied while the first is still applying them).
-    # Acceptable while clients resend only after a failure or a timeout; a
-    # conditional "claim" update on the call before applying would close it.
-    unfinished = await _unapplied(repeated_ids)
-    if stored or unfinished:
-        await apply_totals(stored + unfinished, broker=broker)
+    stored = await _store(project_id, pending, results, broker) if pending else []
     if stored:
         # One broker message for the whole batch, in the order sent.
         await publish_calls(project_id, stored, broker)
@@ -137,6 +134,30 @@ async def record_calls(
         rejected=batch.count("rejected"),
     )
     return batch
+
+
+async def _store(
+    project_id: str,
+    pending: list[tuple[int, Log]],
+    results: dict[int, ItemResult],
+    broker: Broker,
+) -> list[Log]:
+    """Store the validated calls as one batch and count them; return those stored."""
+    batch_id = new_batch_id()
+    for _, document in pending:
+        document.totals_batch = batch_id
+    await open_batch(project_id, batch_id, len(pending))
+    failures = await _insert([document for _, document in pending])
+    stored, repeated_ids = _sort_out(pending, failures, results, project_id)
+
+    # Calls a failed earlier request stored without finishing their totals.
+    # TODO: two requests racing with the same new id can both add its totals (the second finds its batch open while the first is still counting); a conditional claim on the batch would close it.
+    unfinished = await _uncounted(repeated_ids)
+    if stored or unfinished:
+        await apply_totals(stored + unfinished, batch_id=batch_id, broker=broker)
+    else:
+        await close_batch(batch_id)
+    return stored
 
 
 def _prepare(
@@ -218,7 +239,10 @@ async def _insert(documents: list[Log]) -> dict[int, int]:
     return {}
 
 
-async def _unapplied(call_keys: list[str]) -> list[Log]:
-    """The stored calls among `call_keys` whose totals are not applied yet."""
-    with store_errors("find_unapplied"):
-        return await find_by_ids(Log, call_keys, where={"totals_applied": False})
+async def _uncounted(call_keys: list[str]) -> list[Log]:
+    """The stored calls among `call_keys` that the totals do not include yet."""
+    if not call_keys:
+        return []
+    with store_errors("find_uncounted"):
+        repeated = await find_by_ids(Log, call_keys)
+    return await uncounted(repeated)

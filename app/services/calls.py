@@ -21,6 +21,13 @@ from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.pagination import Page, keyset_page
+from app.services.pending_totals import (
+    close_batch,
+    move_to_batch,
+    new_batch_id,
+    open_batch,
+    uncounted,
+)
 from app.services.pricing import price_call
 from app.services.rollups import write_rollups
 from app.services.session_totals import publish_changes, session_updates
@@ -111,22 +118,27 @@ async def _bulk(
     return await document.get_pymongo_collection().bulk_write(updates, ordered=False)
 
 
-async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
-    """Add `logs` to their sessions', users' and usage roll-ups' totals, mark them applied, publish.
+async def apply_totals(logs: Sequence[Log], *, batch_id: str, broker: Broker) -> None:
+    """Add `logs` to their sessions', users' and usage roll-ups' totals, close the batch, publish.
 
-    A call is stored with `totals_applied=False` first. If this step fails
-    before the totals are written, the client sees an error and retries; the
-    retry finds the stored call still unapplied and finishes here, so the
-    totals do not miss it. Sessions the batch created are published as
-    "created", the others it touched as "totals_changed".
+    `batch_id` is this request's open batch (`pending_totals.open_batch`). Calls
+    of an earlier batch that is still open (a retry finishing what a failed
+    request left) are moved into it first. If this step fails, the batch stays
+    open: the client sees an error and retries, and the retry finds the calls
+    uncounted and counts them, so the totals do not miss them. Sessions the
+    batch created are published as "created", the others it touched as
+    "totals_changed".
     """
+    moved = move_to_batch(logs, batch_id)
     sessions = session_updates(logs)
     users = user_updates(logs)
     changes: dict[str, SessionChange] = {}
     with store_errors("apply_totals"):
+        if moved:
+            await Log.get_pymongo_collection().bulk_write(moved, ordered=False)
         # Four collections (sessions, users, hourly and daily roll-ups), so four
         # bulk writes; they do not depend on each other.
-        # TODO: if only some of these writes (or the mark below) succeed, a retry adds the calls again to those that did; per-call markers in each total would stop it.
+        # TODO: if only some of these writes (or closing the batch) succeed, a retry adds the calls again to those that did; per-call markers in each total would stop it.
         session_result, _, _ = await asyncio.gather(
             _bulk(Session, sessions), _bulk(User, users), write_rollups(logs)
         )
@@ -136,18 +148,9 @@ async def apply_totals(logs: Sequence[Log], *, broker: Broker) -> None:
                 if log.session_id is not None:
                     key = session_key(log.project_id, log.session_id)
                     changes[key] = "created" if key in created else "totals_changed"
-        # One update per `_id` in one bulk write: MongoDB serves both shapes from
-        # the primary key, but the embedded store scans the whole collection for
-        # an `$in` filter and looks an exact `_id` up directly.
-        await Log.get_pymongo_collection().bulk_write(
-            [
-                UpdateOne({"_id": log.id}, {"$set": {"totals_applied": True}})
-                for log in logs
-            ],
-            ordered=False,
-        )
+    await close_batch(batch_id)
     for stored in logs:
-        stored.totals_applied = True
+        stored.totals_batch = batch_id
     await publish_changes(broker, changes, now=datetime.now(UTC))
 
 
@@ -174,6 +177,9 @@ async def record_call(
         call, project_id=project_id, limits=rules.limits, now=datetime.now(UTC)
     )
     price_log(document, rules.custom_prices)
+    batch_id = new_batch_id()
+    document.totals_batch = batch_id
+    await open_batch(project_id, batch_id, 1)
 
     created = True
     with store_errors("record_call"):
@@ -188,8 +194,10 @@ async def record_call(
                 raise
             document = existing
 
-    if not document.totals_applied:
-        await apply_totals([document], broker=broker)
+    if created or await uncounted([document]):
+        await apply_totals([document], batch_id=batch_id, broker=broker)
+    else:
+        await close_batch(batch_id)
     if created:
         await publish_calls(project_id, [document], broker)
         log.info("call.recorded", project_id=project_id, call_id=document.call_id)

@@ -38,6 +38,7 @@ from app.pipelines.cost import (
 )
 from app.pipelines.rollup import RollupPeriod
 from app.services.calls import LogFilter, ingest_rules, log_query
+from app.services.pending_totals import pending_batches
 from app.services.pricing import price_call
 from app.services.store_errors import store_errors
 from app.settings import Settings
@@ -58,7 +59,7 @@ _FIELDS = (
     "status",
     "status_code",
     "error",
-    "totals_applied",
+    "totals_batch",
     "prompt_tokens",
     "completion_tokens",
     "cached_prompt_tokens",
@@ -153,7 +154,10 @@ async def reprice_logs(
             if not rows:
                 break
             after = rows[-1]["_id"]
-            changes = _changes(rows, rules.custom_prices)
+            # Calls of a batch still being counted get their new cost only:
+            # counting them later adds the cost they then carry.
+            pending = await pending_batches(row.get("totals_batch") for row in rows)
+            changes = _changes(rows, rules.custom_prices, pending)
             report.examined_count += len(rows)
             if changes and not dry_run:
                 await _write(changes)
@@ -188,7 +192,9 @@ async def _chunk(query: dict[str, Any], after: str | None) -> list[dict[str, Any
 
 
 def _changes(
-    rows: Sequence[dict[str, Any]], custom_prices: Sequence[CustomPrice]
+    rows: Sequence[dict[str, Any]],
+    custom_prices: Sequence[CustomPrice],
+    pending: set[str],
 ) -> list[CostChange]:
     changes = []
     for row in rows:
@@ -224,7 +230,7 @@ def _changes(
                 status=row.get("status", "success"),
                 status_code=row.get("status_code"),
                 error_type=(row.get("error") or {}).get("type"),
-                totals_applied=bool(row.get("totals_applied")),
+                totals_applied=row.get("totals_batch") not in pending,
                 old_cost_usd=old_cost,
                 old_cost_source=row.get("cost_source", "unpriced"),
                 new_cost_usd=result.cost_usd,

@@ -14,6 +14,7 @@ from pymongo import UpdateOne
 from app.documents import Log
 from app.documents.rollup import DailyUsageRollup, UsageRollup
 from app.pipelines.rollup import RollupPeriod, rollup_updates
+from app.services.pending_totals import pending_batches
 from app.services.store_errors import store_errors
 
 _DOCUMENTS = {RollupPeriod.HOUR: UsageRollup, RollupPeriod.DAY: DailyUsageRollup}
@@ -33,16 +34,17 @@ async def adjust_rollups(removed: Sequence[Log], added: Sequence[Log]) -> None:
 
     For a delete pass the deleted calls as `removed` and nothing as `added`;
     for a repricing pass each call as stored before (`removed`) and after
-    (`added`). Calls whose totals were not applied yet (`totals_applied`
-    False) are in no roll-up, and `calls.apply_totals` will add them as they
-    are then stored, so they are left out on both sides. Maxima (slowest call,
+    (`added`). Calls whose batch is still open (`pending_totals`) are in no
+    roll-up, and `calls.apply_totals` will add them as they are then stored,
+    so they are left out on both sides. Maxima (slowest call,
     latest error) are not lowered by a removal.
 
     Raises:
         Unavailable: the store did not answer; retry with the same arguments.
     """
-    subtracted = [log for log in removed if log.totals_applied]
-    added = [log for log in added if log.totals_applied]
+    pending = await pending_batches(log.totals_batch for log in (*removed, *added))
+    subtracted = [log for log in removed if log.totals_batch not in pending]
+    added = [log for log in added if log.totals_batch not in pending]
     await _write(
         {
             period: [

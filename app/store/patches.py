@@ -300,10 +300,9 @@ async def _insert_in_batches(
 
 # 3. Collection scan when an `_id` is missing
 
-# TODO: `update_many`/`delete_many` by `{"_id": {"$in": [...]}}` and `find` of a
-# missing `_id` still scan the collection in the read path's general query; the
-# service avoids both on hot paths (calls are marked applied by `_id` equality).
-# A fix: answer plain-string `_id` equality and `$in` there from storage keys.
+# TODO: `update_many`/`delete_many` by `_id` `$in` and `find` of a missing `_id` still scan the collection; answering plain-string ids from storage keys would fix both.
+# The service avoids both on large collections (a missing `_id` is looked up only
+# among `PendingTotals`, which holds just the batches still being counted).
 
 
 def patch_sqlite_missing_id_lookup() -> bool:

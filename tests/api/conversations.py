@@ -13,6 +13,7 @@ from app.pubsub import Broker, SessionUpdated, sessions_topic
 from app.services.call_input import CallIn
 from app.services.call_validation import CallLimits, validate_call
 from app.services.calls import apply_totals
+from app.services.pending_totals import new_batch_id, open_batch
 from tests.api.test_log_call import LOG_CALL, call
 from tests.factories import TestProject, gql
 
@@ -127,10 +128,14 @@ async def seed_calls(
         )
         for spec in specs
     ]
+    batch_id = new_batch_id()
+    for document in documents:
+        document.totals_batch = batch_id
+    await open_batch(project.id, batch_id, len(documents))
     await Log.get_pymongo_collection().insert_many(
         [document.model_dump(by_alias=True) for document in documents]
     )
-    await apply_totals(documents, broker=broker)
+    await apply_totals(documents, batch_id=batch_id, broker=broker)
 
 
 SEED_LIMITS = CallLimits(

@@ -11,9 +11,16 @@ import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import AutoReconnect
 
-from app.documents import Log, Project, Session, log_key, session_key
+from app.documents import (
+    Log,
+    PendingTotals,
+    Project,
+    Session,
+    log_key,
+    session_key,
+)
 from app.services import lookups
-from tests.factories import TestProject, gql
+from tests.factories import TestProject, gql, reopen_batches, uncounted_call_ids
 
 
 def sdk_call(**overrides: Any) -> dict[str, Any]:
@@ -99,7 +106,9 @@ async def test_a_clean_batch_is_stored_priced_and_answered_200(
         assert stored.cost_usd is not None
         assert stored.cost_usd > 0
         assert stored.price_version is not None
-        assert stored.totals_applied
+    assert await uncounted_call_ids(project) == set()
+    # One marker per batch, deleted once the batch is counted.
+    assert await PendingTotals.find({"project_id": project.id}).count() == 0
 
 
 async def test_a_mixed_batch_answers_207_with_an_outcome_per_item(
@@ -460,9 +469,7 @@ async def test_a_batch_resent_after_a_failed_totals_step_is_finished_once(
     first = await post_logs(client, logs, key=project.ingest)
     assert first.json()["stored"] == 30
     # As if the first request had failed between storing and applying totals.
-    await Log.get_pymongo_collection().update_many(
-        {"project_id": project.id}, {"$set": {"totals_applied": False}}
-    )
+    await reopen_batches(project, [log["id"] for log in logs])
     await Session.get_pymongo_collection().delete_many({"project_id": project.id})
 
     resent = await post_logs(client, logs, key=project.ingest)
@@ -472,6 +479,4 @@ async def test_a_batch_resent_after_a_failed_totals_step_is_finished_once(
     session = await Session.get(session_key(project.id, "big"))
     assert session is not None
     assert session.call_count == 30
-    assert (
-        await Log.find({"project_id": project.id, "totals_applied": False}).count() == 0
-    )
+    assert await uncounted_call_ids(project) == set()

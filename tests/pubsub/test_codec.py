@@ -35,7 +35,7 @@ def stored_log() -> Log:
         cost_usd=0.00123,
         cost_source="price_table",
         price_version="2026-02",
-        totals_applied=True,
+        totals_batch="b1",
     )
 
 

@@ -10,7 +10,6 @@ from app.documents import (
     Project,
     Session,
     UsageRollup,
-    log_key,
     session_key,
 )
 from app.documents.price import CustomPrice
@@ -24,7 +23,7 @@ from app.services.calls import LogFilter
 from app.services.prices import custom_price, list_custom_prices, set_custom_price
 from app.services.usage import UsageReader, summarize_usage
 from app.settings import Settings
-from tests.factories import TestProject
+from tests.factories import TestProject, reopen_batches
 
 WHEN = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 ACME_PRICE = custom_price(
@@ -117,9 +116,7 @@ async def test_a_call_whose_totals_are_pending_is_repriced_without_touching_tota
 ) -> None:
     await store(project, settings, [acme_call("applied")])
     await store(project, settings, [acme_call("pending")])
-    await Log.get_pymongo_collection().update_one(
-        {"_id": log_key(project.id, "pending")}, {"$set": {"totals_applied": False}}
-    )
+    await reopen_batches(project, ["pending"])
     await Session.get_pymongo_collection().update_one(
         {"_id": session_key(project.id, "s")}, {"$inc": {"call_count": -1}}
     )

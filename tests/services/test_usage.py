@@ -11,7 +11,7 @@ from app.pipelines.usage_rows import Grouping
 from app.services.rollups import adjust_rollups
 from app.services.usage import UsageQuery, UsageReader, summarize_usage
 from app.services.usage_breakdown import break_down_usage
-from tests.factories import TestProject, gql
+from tests.factories import TestProject, gql, reopen_batches, uncounted_call_ids
 
 LOG_CALL = "mutation Record($input: LogCallInput!) { logCall(input: $input) { id } }"
 DAY = datetime(2025, 5, 6, tzinfo=UTC)
@@ -90,8 +90,9 @@ async def test_the_reader_answers_whole_days_from_rollups_and_edges_from_calls(
     hidden = (await stored(project, "a")).model_copy(
         update={"id": log_key(project.id, "hidden"), "call_id": "hidden"}
     )
-    hidden.totals_applied = False
+    hidden.totals_batch = "hidden-batch"
     await Log.get_pymongo_collection().insert_one(hidden.model_dump(by_alias=True))
+    await reopen_batches(project, ["hidden"])
 
     from_rollups, from_raw = await both(whole_day(project))
     edge = UsageFilter(
@@ -114,8 +115,9 @@ async def test_a_retried_call_whose_totals_were_not_applied_is_counted_once(
     unapplied = (await stored(project, "a")).model_copy(
         update={"id": log_key(project.id, "b"), "call_id": "b"}
     )
-    unapplied.totals_applied = False
+    unapplied.totals_batch = "failed-batch"
     await Log.get_pymongo_collection().insert_one(unapplied.model_dump(by_alias=True))
+    await reopen_batches(project, ["b"])
 
     await record(client, project, call("b", 5))
     await record(client, project, call("b", 5))
@@ -123,7 +125,7 @@ async def test_a_retried_call_whose_totals_were_not_applied_is_counted_once(
     from_rollups, from_raw = await both(whole_day(project))
     assert from_rollups == from_raw
     assert from_rollups.calls == 2
-    assert (await stored(project, "b")).totals_applied is True
+    assert await uncounted_call_ids(project) == set()
 
 
 async def test_adjusting_for_a_deleted_call_removes_it_from_the_rollups(
@@ -166,8 +168,8 @@ async def test_adjusting_leaves_calls_whose_totals_are_not_applied_alone(
     client: httpx.AsyncClient, project: TestProject
 ) -> None:
     await record(client, project, call("a", 5))
-    log = await stored(project, "a")
-    pending = log.model_copy(update={"totals_applied": False})
+    await reopen_batches(project, ["a"])
+    pending = await stored(project, "a")
 
     await adjust_rollups([pending], [pending])
 

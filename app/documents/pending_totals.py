@@ -1,0 +1,34 @@
+"""Ingest batches whose calls are stored but not yet counted in the totals."""
+
+from datetime import datetime
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+
+
+class PendingTotals(Document):
+    """One ingest batch between storing its calls and counting them.
+
+    Ingest writes this document first, then the batch's calls (each carrying
+    the batch id in `Log.totals_batch`), then the session, user and roll-up
+    totals, and deletes it last. A call is counted in the totals exactly when
+    its batch has no document here: one insert and one delete per batch mark
+    every call of it, where a flag per call would cost an update per call. A
+    document that outlives its request names calls a retry must still count.
+    """
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # Beanie types id as PydanticObjectId
+    project_id: str
+    created_at: datetime
+    calls: int
+
+    class Settings:
+        name = "llm_pending_totals"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            pymongo.IndexModel(
+                [("project_id", 1), ("created_at", 1)], name="project_created"
+            ),
+        ]
