@@ -31,8 +31,8 @@ from app.logconfig import configure_logging
 from app.pubsub import build_broker
 from app.schema import build_schema
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
+from app.services.maintenance import sweep_forever
 from app.services.rate_limit import RateLimiter
-from app.services.session_status import sweep_forever
 from app.services.usage_window import UsageWindows
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
@@ -87,7 +87,13 @@ def create_app(
                 )
             if settings.session_sweep_interval_s > 0:
                 sweeper = asyncio.create_task(
-                    sweep_forever(app.state.broker, settings.session_sweep_interval_s)
+                    sweep_forever(
+                        app.state.broker,
+                        settings.session_sweep_interval_s,
+                        uncounted_after=timedelta(
+                            seconds=settings.uncounted_batch_after_s
+                        ),
+                    )
                 )
             log.info("service.started", environment=settings.environment)
             yield

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # Sessions past their project's inactivity timeout read as ABANDONED at once;
     # this sweep also stores the status and publishes it. 0 turns the sweep off.
     session_sweep_interval_s: float = Field(default=60.0, ge=0)
+    # A batch whose request failed after storing its calls and was not retried
+    # this long after it started is counted by the same sweep. Keep it well
+    # above `operation_timeout_s`, so that no request is still counting it.
+    uncounted_batch_after_s: float = Field(default=300.0, ge=60)
     # Analytics. True answers every usage question from raw calls instead of
     # roll-ups: same numbers, much slower; for benchmarks and checks only.
     usage_force_raw: bool = False

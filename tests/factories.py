@@ -106,8 +106,9 @@ async def reopen_batches(project: TestProject, call_ids: list[str]) -> None:
                 "$setOnInsert": {
                     "project_id": project.id,
                     "created_at": datetime.now(UTC),
-                    "calls": 0,
-                }
+                    "claimed_until": None,
+                },
+                "$addToSet": {"call_keys": stored.id},
             },
             upsert=True,
         )

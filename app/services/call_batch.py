@@ -146,7 +146,7 @@ async def _store(
     batch_id = new_batch_id()
     for _, document in pending:
         document.totals_batch = batch_id
-    await open_batch(project_id, batch_id, len(pending))
+    await open_batch(project_id, batch_id, [document.id for _, document in pending])
     failures = await _insert([document for _, document in pending])
     stored, repeated_ids = _sort_out(pending, failures, results, project_id)
 

@@ -179,7 +179,7 @@ async def record_call(
     price_log(document, rules.custom_prices)
     batch_id = new_batch_id()
     document.totals_batch = batch_id
-    await open_batch(project_id, batch_id, 1)
+    await open_batch(project_id, batch_id, [document.id])
 
     created = True
     with store_errors("record_call"):

@@ -19,7 +19,7 @@ def new_batch_id() -> str:
     return secrets.token_hex(12)
 
 
-async def open_batch(project_id: str, batch_id: str, calls: int) -> None:
+async def open_batch(project_id: str, batch_id: str, call_keys: list[str]) -> None:
     """Record that calls tagged `batch_id` are about to be stored, uncounted.
 
     Raises:
@@ -31,7 +31,8 @@ async def open_batch(project_id: str, batch_id: str, calls: int) -> None:
                 "_id": batch_id,
                 "project_id": project_id,
                 "created_at": datetime.now(UTC),
-                "calls": calls,
+                "call_keys": call_keys,
+                "claimed_until": None,
             }
         )
 

@@ -9,9 +9,8 @@ persists the change (so the stored documents and the live feed catch up); new
 activity on an abandoned session makes it active again, by the same rule.
 """
 
-import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -19,7 +18,6 @@ import structlog
 from app.documents import Project, Session
 from app.documents.project import ProjectSettings
 from app.documents.session import SessionStatus
-from app.errors import Unavailable
 from app.pubsub import Broker, SessionUpdated, sessions_topic
 from app.services.store_errors import store_errors
 
@@ -85,20 +83,6 @@ def status_condition(
     if len(clauses) == 1:
         return clauses[0]
     return {"$or": clauses}
-
-
-async def sweep_forever(broker: Broker, interval_s: float) -> None:
-    """Run `sweep_abandoned` every `interval_s` seconds until cancelled.
-
-    A round that fails because the store is down is logged and retried at the
-    next interval: reads never depend on the sweep, so nothing waits for it.
-    """
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await sweep_abandoned(broker, now=datetime.now(UTC))
-        except Unavailable:
-            log.warning("sessions.sweep_skipped", reason="store unavailable")
 
 
 async def sweep_abandoned(broker: Broker, *, now: datetime) -> int:

@@ -131,7 +131,7 @@ async def seed_calls(
     batch_id = new_batch_id()
     for document in documents:
         document.totals_batch = batch_id
-    await open_batch(project.id, batch_id, len(documents))
+    await open_batch(project.id, batch_id, [document.id for document in documents])
     await Log.get_pymongo_collection().insert_many(
         [document.model_dump(by_alias=True) for document in documents]
     )

@@ -2,13 +2,14 @@
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from starlette.applications import Starlette
 
 from app.documents import Log, SessionMessage
-from app.services.session_status import sweep_abandoned, sweep_forever
+from app.services.maintenance import sweep_forever
+from app.services.session_status import sweep_abandoned
 from tests.api.conversations import (
     COMPLETE,
     DELETE,
@@ -264,7 +265,9 @@ async def test_the_background_sweep_runs_until_cancelled(
     broker = app.state.broker
 
     async with session_events(broker, project) as events:
-        sweeper = asyncio.create_task(sweep_forever(broker, 0.01))
+        sweeper = asyncio.create_task(
+            sweep_forever(broker, 0.01, uncounted_after=timedelta(minutes=5))
+        )
         try:
             received = await events.take(1)
         finally:
