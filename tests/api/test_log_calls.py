@@ -12,6 +12,7 @@ from pymongo.errors import AutoReconnect
 from tests.api.test_log_call import call
 from tests.api.test_subscriptions import graphql_ws, next_message, subscribe
 from tests.factories import TestProject, gql, uncounted_call_ids
+from tests.faults import fail_bulk_writes_to
 
 LOG_CALLS = """
 mutation Batch($inputs: [LogCallInput!]!) {
@@ -212,16 +213,7 @@ async def test_a_batch_whose_totals_failed_is_finished_by_its_retry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inputs = [call(id="t1", sessionId="s"), call(id="t2", sessionId="s")]
-    original = AsyncCollection.bulk_write
-
-    async def fail_on_sessions(
-        self: AsyncCollection[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        if self.name == "llm_sessions":
-            raise AutoReconnect("connection reset")
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(AsyncCollection, "bulk_write", fail_on_sessions)
+    fail_bulk_writes_to(monkeypatch, "llm_sessions")
     failed = await gql(client, LOG_CALLS, {"inputs": inputs}, key=project.ingest)
     monkeypatch.undo()
     assert failed.error_codes() == ["UNAVAILABLE"]

@@ -3,12 +3,9 @@
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import AutoReconnect
 from starlette.applications import Starlette
 
 from app.documents import PendingTotals, Session, session_key
@@ -16,6 +13,7 @@ from app.services.totals_sweep import count_abandoned_batches
 from tests.api.test_log_call import call
 from tests.api.test_log_calls import LOG_CALLS, log_calls
 from tests.factories import TestProject, gql, uncounted_call_ids
+from tests.faults import fail_bulk_writes_to
 
 LATER = timedelta(minutes=10)
 AFTER = timedelta(minutes=5)
@@ -31,16 +29,7 @@ async def no_other_batches(app: Starlette) -> None:
 @pytest.fixture
 def sessions_fail(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Session totals cannot be written: batches store their calls, then fail."""
-    original = AsyncCollection.bulk_write
-
-    async def fail_on_sessions(
-        self: AsyncCollection[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        if self.name == "llm_sessions":
-            raise AutoReconnect("connection reset")
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(AsyncCollection, "bulk_write", fail_on_sessions)
+    fail_bulk_writes_to(monkeypatch, "llm_sessions")
     yield monkeypatch
     monkeypatch.undo()
 
