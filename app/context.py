@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 from app.errors import Forbidden, Unauthenticated
 from app.loaders import Loaders
 from app.pubsub import Broker
+from app.services.call_writer import CallWriter
 from app.services.keys import Caller, KeyVerifier, Principal, ServerAdmin
 from app.services.rate_limit import RateLimiter
 from app.services.usage import UsageReader
@@ -27,6 +28,7 @@ class Context:
     verifier: KeyVerifier
     usage_windows: UsageWindows
     rate_limiter: RateLimiter
+    call_writer: CallWriter
     principal: Caller | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, object] | None = None

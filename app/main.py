@@ -30,6 +30,7 @@ from app.http.websocket import ConnectionGuard
 from app.logconfig import configure_logging
 from app.pubsub import build_broker
 from app.schema import build_schema
+from app.services.call_writer import CallWriter
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
 from app.services.maintenance import sweep_forever
 from app.services.rate_limit import RateLimiter
@@ -133,6 +134,9 @@ def create_app(
     app = Starlette(lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = build_broker(settings)
+    app.state.call_writer = CallWriter(
+        app.state.broker, max_group=settings.max_batch_size
+    )
     admin_token = settings.admin_token
     app.state.verifier = KeyVerifier(
         ttl_s=settings.key_cache_ttl_s,

@@ -57,7 +57,7 @@ async def test_metrics_count_requests_errors_ingest_and_store_time(
         grew("llmd_http_requests_total", route="/graphql", method="POST", status="200")
         == 3
     )
-    assert grew("llmd_store_operation_seconds_count", operation="record_call") == 1
+    assert grew("llmd_store_operation_seconds_count", operation="record_calls") == 1
     assert "llmd_subscriptions_active" in response.text
     assert project.id not in response.text
 

@@ -169,6 +169,7 @@ class GraphQLApp(GraphQL[Context, None]):
             verifier=state.verifier,
             usage_windows=state.usage_windows,
             rate_limiter=state.rate_limiter,
+            call_writer=state.call_writer,
             principal=principal,
         )
 

@@ -27,6 +27,7 @@ from app.http.ingest import item_error
 from app.http.origin_params import count, date_range, instant
 from app.services import calls
 from app.services.call_input import CallIn
+from app.services.call_writer import record_call
 from app.services.calls import LogFilter
 
 _DEFAULT_LIMIT = 100
@@ -156,11 +157,11 @@ async def create_log(request: Request) -> Response:
         except ValidationError as error:
             raise item_error(error) from None
         try:
-            recorded = await calls.record_call(
+            recorded = await record_call(
                 principal.project_id,
                 origin_log.to_call(),
                 settings=state.settings,
-                broker=state.broker,
+                writer=state.call_writer,
             )
         except InvalidInput as error:
             metrics.record_rejected("invalid")

@@ -11,6 +11,7 @@ from app.schema.types.log import Log, LogPage, PageInfo
 from app.services import call_batch, calls
 from app.services.call_batch import UnreadableCall
 from app.services.call_input import CallIn
+from app.services.call_writer import record_call
 from app.services.calls import LogFilter
 
 
@@ -18,11 +19,11 @@ async def log_call(info: strawberry.Info, input: LogCallInput) -> Log:
     context = info.context
     metrics.observe_batch("graphql", 1)
     try:
-        recorded = await calls.record_call(
+        recorded = await record_call(
             context.caller.project_id,
             input.to_call(),
             settings=context.settings,
-            broker=context.broker,
+            writer=context.call_writer,
         )
     except InvalidInput:
         metrics.record_rejected("invalid")

@@ -246,3 +246,57 @@ async def _uncounted(call_keys: list[str]) -> list[Log]:
     with store_errors("find_uncounted"):
         repeated = await find_by_ids(Log, call_keys)
     return await uncounted(repeated)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The stored call, and whether this request stored it (False for a retry)."""
+
+    log: Log
+    created: bool
+
+
+async def record_group(
+    project_id: str, documents: Sequence[Log], broker: Broker
+) -> list[Recorded | AppError]:
+    """Store calls validated one request each as one batch, then answer each request.
+
+    Each gets the stored call and whether it stored it; a repeated id (stored
+    before, or sent by another request of the group) gets the call stored
+    first, with `created` False; a call the store refused gets the error.
+    """
+    results: dict[int, ItemResult] = {}
+    first_of: dict[str, int] = {}
+    pending: list[tuple[int, Log]] = []
+    for index, document in enumerate(documents):
+        if document.id not in first_of:
+            first_of[document.id] = index
+            pending.append((index, document))
+    stored = await _store(project_id, pending, results, broker)
+    if stored:
+        await publish_calls(project_id, stored, broker)
+
+    by_id = {document.id: document for document in stored}
+    refused = {
+        documents[index].id: Unavailable(result.message or "the store refused it")
+        for index, result in results.items()
+        if result.outcome == "rejected"
+    }
+    repeated = [key for key in first_of if key not in by_id and key not in refused]
+    if repeated:
+        with store_errors("read_repeated_calls"):
+            by_id |= {
+                document.id: document for document in await find_by_ids(Log, repeated)
+            }
+
+    answers: list[Recorded | AppError] = []
+    for index, document in enumerate(documents):
+        found = by_id.get(document.id)
+        if document.id in refused:
+            answers.append(refused[document.id])
+        elif found is None:  # pragma: no cover - deleted between the two reads
+            answers.append(Unavailable("the call was deleted meanwhile; send it again"))
+        else:
+            created = first_of[document.id] == index and found is document
+            answers.append(Recorded(log=found, created=created))
+    return answers

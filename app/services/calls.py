@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 from beanie import SortDirection
 from pymongo import UpdateOne
-from pymongo.errors import DuplicateKeyError
 from pymongo.results import BulkWriteResult
 
 from app.documents import Log, Project, Session, User, log_key, session_key
@@ -18,15 +17,11 @@ from app.documents.log import CostSource, MetadataValue, Status
 from app.documents.price import CustomPrice
 from app.errors import NotFound
 from app.pubsub import Broker, CallLogged, SessionChange, calls_topic
-from app.services.call_input import CallIn
-from app.services.call_validation import CallLimits, validate_call
+from app.services.call_validation import CallLimits
 from app.services.pagination import Page, keyset_page
 from app.services.pending_totals import (
     close_batch,
     move_to_batch,
-    new_batch_id,
-    open_batch,
-    uncounted,
 )
 from app.services.pricing import price_call
 from app.services.rollups import write_rollups
@@ -158,50 +153,6 @@ async def publish_calls(project_id: str, logs: Sequence[Log], broker: Broker) ->
     """One broker message for every call a request stored: once per batch."""
     events = [CallLogged(project_id, stored) for stored in logs]
     await broker.publish_many(calls_topic(project_id), events)
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """The stored call, and whether this request stored it (False for a retry)."""
-
-    log: Log
-    created: bool
-
-
-async def record_call(
-    project_id: str, call: CallIn, *, settings: Settings, broker: Broker
-) -> Recorded:
-    """Validate, store and publish one call; a repeated id returns the stored call."""
-    rules = await ingest_rules(project_id, settings)
-    document = validate_call(
-        call, project_id=project_id, limits=rules.limits, now=datetime.now(UTC)
-    )
-    price_log(document, rules.custom_prices)
-    batch_id = new_batch_id()
-    document.totals_batch = batch_id
-    await open_batch(project_id, batch_id, [document.id])
-
-    created = True
-    with store_errors("record_call"):
-        try:
-            await Log.get_pymongo_collection().insert_one(
-                document.model_dump(by_alias=True)
-            )
-        except DuplicateKeyError:
-            created = False
-            existing = await Log.get(document.id)
-            if existing is None:  # pragma: no cover - deleted between the two calls
-                raise
-            document = existing
-
-    if created or await uncounted([document]):
-        await apply_totals([document], batch_id=batch_id, broker=broker)
-    else:
-        await close_batch(batch_id)
-    if created:
-        await publish_calls(project_id, [document], broker)
-        log.info("call.recorded", project_id=project_id, call_id=document.call_id)
-    return Recorded(log=document, created=created)
 
 
 @dataclass(frozen=True, slots=True)
