@@ -18,7 +18,7 @@ means rebuilding every stored histogram.
 import math
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 LOWEST_MS = 0.1
@@ -92,29 +92,59 @@ def nearest_rank(q: float, total: int) -> int:
     return max(1, math.ceil(round(q * total / 100, 9)))
 
 
+def percentiles(
+    histogram: Counts,
+    qs: Sequence[float],
+    *,
+    floor: float | None = None,
+    ceiling: float | None = None,
+) -> dict[float, float | None]:
+    """Nearest-rank percentiles `qs` (0..100) of a histogram, in one pass.
+
+    Buckets whose count dropped to zero or below (after removals) are ignored.
+    The true percentile never exceeds the maximum nor falls below the minimum,
+    so keeping an estimate within `floor` and `ceiling` (the exact minimum and
+    maximum, or bounds of them) only brings it closer: when every call took the
+    same time, every percentile is that time exactly.
+
+    Raises:
+        ValueError: a `q` is outside 0..100, or a key is not a bucket index.
+    """
+    for q in qs:
+        if not 0 <= q <= 100:
+            raise ValueError(f"percentile {q} is outside 0..100")
+    populated = sorted(
+        (int(index), count) for index, count in histogram.items() if count > 0
+    )
+    total = sum(count for _, count in populated)
+    wanted = sorted(qs)
+    found: dict[float, float | None] = dict.fromkeys(wanted)
+    if total == 0:
+        return found
+
+    ranks = [(q, nearest_rank(q, total)) for q in wanted]
+    position = 0
+    seen = 0
+    for index, count in populated:
+        seen += count
+        while position < len(ranks) and seen >= ranks[position][1]:
+            value = bucket_value(index)
+            if ceiling is not None and not math.isnan(ceiling):
+                value = min(value, ceiling)
+            if floor is not None and not math.isnan(floor):
+                value = max(value, floor)
+            found[ranks[position][0]] = value
+            position += 1
+    return found
+
+
 def percentile_from_counts(counts: Counts, q: float) -> float | None:
     """The `q`-th percentile (0..100) of a histogram, or None when it is empty.
-
-    Buckets with a count of zero or less are ignored: decrements of deleted or
-    repriced calls may leave them behind.
 
     Raises:
         ValueError: `q` is outside 0..100, or a key is not a bucket index.
     """
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} is outside 0..100")
-    populated = sorted((int(key), count) for key, count in counts.items() if count > 0)
-    total = sum(count for _, count in populated)
-    if total == 0:
-        return None
-
-    rank = nearest_rank(q, total)
-    seen = 0
-    for index, count in populated:
-        seen += count
-        if seen >= rank:
-            return bucket_value(index)
-    return bucket_value(populated[-1][0])
+    return percentiles(counts, [q])[q]
 
 
 def bucket_index_expression(field: str) -> dict[str, Any]:

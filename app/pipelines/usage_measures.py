@@ -6,14 +6,13 @@ latency histograms that add bucket by bucket. `summarize` turns totals into
 the `UsageSummary` clients see: rates, averages and percentiles.
 """
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.pipelines.histogram import bucket_value, nearest_rank
+from app.pipelines.histogram import percentiles
 from app.pipelines.rollup import COUNTERS
 
 LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0)
@@ -175,43 +174,3 @@ def summarize(totals: UsageTotals, *, with_percentiles: bool = True) -> UsageSum
         ttft_p50_ms=ttft[50.0],
         ttft_p95_ms=ttft[95.0],
     )
-
-
-def percentiles(
-    histogram: Mapping[int, int],
-    qs: Iterable[float],
-    *,
-    floor: float | None = None,
-    ceiling: float | None = None,
-) -> dict[float, float | None]:
-    """Nearest-rank percentiles `qs` (0..100) of a histogram, in one pass.
-
-    Buckets whose count dropped to zero or below (after removals) are ignored.
-    The true percentile never exceeds the maximum nor falls below the minimum,
-    so keeping an estimate within `floor` and `ceiling` (the exact minimum and
-    maximum, or bounds of them) only brings it closer: when every call took the
-    same time, every percentile is that time exactly.
-    """
-    populated = sorted(
-        (index, count) for index, count in histogram.items() if count > 0
-    )
-    total = sum(count for _, count in populated)
-    wanted = sorted(qs)
-    found: dict[float, float | None] = dict.fromkeys(wanted)
-    if total == 0:
-        return found
-
-    ranks = [(q, nearest_rank(q, total)) for q in wanted]
-    position = 0
-    seen = 0
-    for index, count in populated:
-        seen += count
-        while position < len(ranks) and seen >= ranks[position][1]:
-            value = bucket_value(index)
-            if ceiling is not None and not math.isnan(ceiling):
-                value = min(value, ceiling)
-            if floor is not None and not math.isnan(floor):
-                value = max(value, floor)
-            found[ranks[position][0]] = value
-            position += 1
-    return found

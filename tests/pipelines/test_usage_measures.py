@@ -13,12 +13,12 @@ from app.pipelines.histogram import (
     bucket_index,
     bucket_value,
     counts_of,
+    percentiles,
 )
 from app.pipelines.rollup import rollup_updates
 from app.pipelines.usage_measures import (
     UsageSummary,
     UsageTotals,
-    percentiles,
     summarize,
     total_of,
 )
