@@ -62,6 +62,17 @@ BATCH_SIZE = Histogram(
     buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 5000),
     registry=REGISTRY,
 )
+SINGLE_CALL_GROUP = Histogram(
+    "llmd_single_call_group_size",
+    "Single-call requests (logCall, POST /api/logs) written together as one batch.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 250, 1000),
+    registry=REGISTRY,
+)
+COUNTED_LATE = Counter(
+    "llmd_calls_counted_late",
+    "Calls of failed, never resent batches that the sweep counted in the totals.",
+    registry=REGISTRY,
+)
 REJECTED = Counter(
     "llmd_ingest_rejected_items",
     "Ingest items refused, by reason (invalid, forbidden, too_large, ...).",
@@ -115,6 +126,17 @@ def record_ingested(source: str, count: int = 1) -> None:
 def observe_batch(source: str, size: int) -> None:
     """Record how many items one ingest request carried."""
     BATCH_SIZE.labels(source=source).observe(size)
+
+
+def observe_single_call_group(size: int) -> None:
+    """Record how many single-call requests one store batch served."""
+    SINGLE_CALL_GROUP.observe(size)
+
+
+def record_counted_late(count: int) -> None:
+    """Count calls the sweep added to the totals after their request failed."""
+    if count:
+        COUNTED_LATE.inc(count)
 
 
 def record_rejected(reason: str, count: int = 1) -> None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from app import metrics
 from app.documents import Log
 from app.errors import AppError
 from app.pubsub import Broker
@@ -79,6 +80,7 @@ class CallWriter:
             self._draining.discard(project_id)
 
     async def _write(self, project_id: str, group: list[_Waiting]) -> None:
+        metrics.observe_single_call_group(len(group))
         try:
             answers = await record_group(
                 project_id, [waiting.document for waiting in group], self._broker

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import structlog
 from pymongo import ReturnDocument
 
+from app import metrics
 from app.documents import Log, PendingTotals
 from app.pubsub import Broker
 from app.services.calls import apply_totals, publish_calls
@@ -78,6 +79,7 @@ async def _count(batch: PendingTotals, broker: Broker) -> int:
     await apply_totals(calls, batch_id=batch_id, broker=broker)
     # Never acknowledged, so never published: live subscribers see them now.
     await publish_calls(batch.project_id, calls, broker)
+    metrics.record_counted_late(len(calls))
     log.info(
         "calls.counted_late",
         project_id=batch.project_id,

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from app.documents import Session, session_key
+from app.metrics import REGISTRY
 from app.services import call_batch, pending_totals
 from tests.factories import TestProject, gql, uncounted_call_ids
 from tests.faults import fail_bulk_writes_to
@@ -45,6 +46,7 @@ async def test_concurrent_single_calls_share_batches_and_each_gets_its_answer(
     client: httpx.AsyncClient, project: TestProject, batches_opened: list[int]
 ) -> None:
     ids = [f"c{n}" for n in range(30)]
+    groups_before = REGISTRY.get_sample_value("llmd_single_call_group_size_sum") or 0.0
 
     answers = await asyncio.gather(
         *(
@@ -60,6 +62,8 @@ async def test_concurrent_single_calls_share_batches_and_each_gets_its_answer(
     # Fewer store batches than requests, and every call in exactly one of them.
     assert sum(batches_opened) == 30
     assert len(batches_opened) < 30
+    groups = REGISTRY.get_sample_value("llmd_single_call_group_size_sum")
+    assert groups == groups_before + 30
     session = await Session.get(session_key(project.id, "s"))
     assert session is not None
     assert session.call_count == 30

@@ -9,6 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.documents import PendingTotals, Session, session_key
+from app.metrics import REGISTRY
 from app.services.totals_sweep import count_abandoned_batches
 from tests.api.test_log_call import call
 from tests.api.test_log_calls import LOG_CALLS, log_calls
@@ -66,9 +67,11 @@ async def test_a_failed_batch_nobody_resends_is_counted_once_it_is_old_enough(
     assert too_soon == 0
     assert await session_calls(project) == 0
 
+    late_before = REGISTRY.get_sample_value("llmd_calls_counted_late_total") or 0.0
     counted = await count_abandoned_batches(broker, now=now + LATER, older_than=AFTER)
 
     assert counted == 2
+    assert REGISTRY.get_sample_value("llmd_calls_counted_late_total") == late_before + 2
     assert await session_calls(project) == 2
     assert await uncounted_call_ids(project) == set()
     assert await PendingTotals.find({"project_id": project.id}).count() == 0
