@@ -12,6 +12,7 @@ from app.pubsub import Broker
 from app.services.call_writer import CallWriter
 from app.services.keys import Caller, KeyVerifier, Principal, ServerAdmin
 from app.services.rate_limit import RateLimiter
+from app.services.rollup_cache import RollupCache
 from app.services.usage import UsageReader
 from app.services.usage_window import UsageWindows
 from app.settings import Settings
@@ -29,6 +30,7 @@ class Context:
     usage_windows: UsageWindows
     rate_limiter: RateLimiter
     call_writer: CallWriter
+    rollup_cache: RollupCache | None
     principal: Caller | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, object] | None = None
@@ -77,7 +79,7 @@ class Context:
         """
         force_raw = self.settings.usage_force_raw
         if isinstance(self.request, WebSocket):
-            return UsageReader(force_raw=force_raw)
+            return UsageReader(force_raw=force_raw, cache=self.rollup_cache)
         if self._usage is None:
-            self._usage = UsageReader(force_raw=force_raw)
+            self._usage = UsageReader(force_raw=force_raw, cache=self.rollup_cache)
         return self._usage

@@ -34,6 +34,7 @@ from app.services.call_writer import CallWriter
 from app.services.keys import BootstrapKeys, KeyVerifier, bootstrap_default_project
 from app.services.maintenance import sweep_forever
 from app.services.rate_limit import RateLimiter
+from app.services.rollup_cache import RollupCache
 from app.services.usage_window import UsageWindows
 from app.settings import Settings, get_settings
 from app.store.embedded import EmbeddedStore
@@ -134,6 +135,11 @@ def create_app(
     app = Starlette(lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = build_broker(settings)
+    app.state.rollup_cache = (
+        RollupCache(settings.rollup_cache_documents)
+        if settings.rollup_cache_documents
+        else None
+    )
     app.state.call_writer = CallWriter(
         app.state.broker, max_group=settings.max_batch_size
     )

@@ -3,7 +3,7 @@
 from app.documents.log import CallError, Log, log_key
 from app.documents.pending_totals import PendingTotals
 from app.documents.project import ApiKey, Project, ProjectSettings
-from app.documents.rollup import DailyUsageRollup, UsageRollup
+from app.documents.rollup import DailyUsageRollup, RollupVersions, UsageRollup
 from app.documents.session import Session, session_key
 from app.documents.session_message import SessionMessage, message_key
 from app.documents.user import User, user_key
@@ -17,6 +17,7 @@ ALL_DOCUMENTS = [
     UsageRollup,
     DailyUsageRollup,
     PendingTotals,
+    RollupVersions,
 ]
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PendingTotals",
     "Project",
     "ProjectSettings",
+    "RollupVersions",
     "Session",
     "SessionMessage",
     "UsageRollup",

@@ -94,3 +94,24 @@ class DailyUsageRollup(_Rollup):
         indexes = [
             pymongo.IndexModel([("project_id", 1), ("day", 1)], name="project_day"),
         ]
+
+
+class RollupVersions(Document):
+    """How often each UTC day's roll-ups of a project have changed.
+
+    Every write to a project's roll-ups adds one to the days it touched, after
+    the roll-ups are written. A process that keeps roll-ups it read in memory
+    (`app.services.rollup_cache`) reuses them only while their day's count is
+    the one it read them under, so processes sharing a database never serve
+    each other's stale totals.
+    """
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # Beanie types id as PydanticObjectId
+    project_id: str
+    # "YYYY-MM-DD" (UTC) -> changes so far; a day never written is absent.
+    days: dict[str, int] = Field(default_factory=dict)
+
+    class Settings:
+        name = "usage_rollup_versions"
+        use_state_management = False
+        validate_on_save = False

@@ -170,6 +170,7 @@ class GraphQLApp(GraphQL[Context, None]):
             usage_windows=state.usage_windows,
             rate_limiter=state.rate_limiter,
             call_writer=state.call_writer,
+            rollup_cache=state.rollup_cache,
             principal=principal,
         )
 

@@ -25,7 +25,7 @@ from pymongo.errors import OperationFailure
 
 from app.documents import Log, Project
 from app.documents.price import CustomPrice
-from app.documents.rollup import DailyUsageRollup, UsageRollup
+from app.documents.rollup import DailyUsageRollup, RollupVersions, UsageRollup
 from app.documents.session import Session
 from app.documents.user import User
 from app.errors import Conflict, InvalidInput, Unavailable
@@ -40,6 +40,7 @@ from app.pipelines.rollup import RollupPeriod
 from app.services.calls import LogFilter, ingest_rules, log_query
 from app.services.pending_totals import pending_batches
 from app.services.pricing import price_call
+from app.services.rollup_cache import version_bumps
 from app.services.store_errors import store_errors
 from app.settings import Settings
 
@@ -261,6 +262,15 @@ async def _write(changes: list[CostChange]) -> None:
         (
             DailyUsageRollup.get_pymongo_collection(),
             rollup_cost_updates(changes, RollupPeriod.DAY),
+        ),
+        # In the same transaction: memory caches of those days see them change.
+        (
+            RollupVersions.get_pymongo_collection(),
+            version_bumps(
+                (change.project_id, change.timestamp)
+                for change in changes
+                if change.totals_applied
+            ),
         ),
     ]
     with store_errors("reprice_logs"):

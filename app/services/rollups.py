@@ -15,6 +15,7 @@ from app.documents import Log
 from app.documents.rollup import DailyUsageRollup, UsageRollup
 from app.pipelines.rollup import RollupPeriod, rollup_updates
 from app.services.pending_totals import pending_batches
+from app.services.rollup_cache import bump_versions
 from app.services.store_errors import store_errors
 
 _DOCUMENTS = {RollupPeriod.HOUR: UsageRollup, RollupPeriod.DAY: DailyUsageRollup}
@@ -26,7 +27,9 @@ async def write_rollups(logs: Sequence[Log]) -> None:
     Raises:
         Unavailable: the store did not answer; the caller retries the batch.
     """
-    await _write({period: rollup_updates(logs, period=period) for period in _DOCUMENTS})
+    await _write(
+        {period: rollup_updates(logs, period=period) for period in _DOCUMENTS}, logs
+    )
 
 
 async def adjust_rollups(removed: Sequence[Log], added: Sequence[Log]) -> None:
@@ -52,11 +55,14 @@ async def adjust_rollups(removed: Sequence[Log], added: Sequence[Log]) -> None:
                 *rollup_updates(added, period=period),
             ]
             for period in _DOCUMENTS
-        }
+        },
+        [*subtracted, *added],
     )
 
 
-async def _write(updates: dict[RollupPeriod, list[UpdateOne]]) -> None:
+async def _write(
+    updates: dict[RollupPeriod, list[UpdateOne]], logs: Sequence[Log]
+) -> None:
     async def write(period: RollupPeriod, period_updates: list[UpdateOne]) -> None:
         if period_updates:
             collection = _DOCUMENTS[period].get_pymongo_collection()
@@ -66,3 +72,5 @@ async def _write(updates: dict[RollupPeriod, list[UpdateOne]]) -> None:
         await asyncio.gather(
             *(write(period, batch) for period, batch in updates.items())
         )
+    # After the roll-ups, never before: see `rollup_cache`.
+    await bump_versions((log.project_id, log.timestamp) for log in logs)

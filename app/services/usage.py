@@ -42,6 +42,7 @@ from app.pipelines.usage_rows import (
     rows_from_raw,
     rows_from_rollups,
 )
+from app.services.rollup_cache import RollupCache, day_key, day_versions
 from app.services.store_errors import store_errors
 
 log = structlog.get_logger(__name__)
@@ -97,11 +98,13 @@ class ReadStats:
 
     `raw_calls` is the number of calls raw aggregations matched (the documents
     they examined, given an index on project and time); with TAG grouping a
-    call counts once per tag.
+    call counts once per tag. `cached_rollup_documents` were served from the
+    process's `RollupCache` without a read.
     """
 
     queries: int = 0
     rollup_documents: int = 0
+    cached_rollup_documents: int = 0
     raw_calls: int = 0
 
 
@@ -112,9 +115,13 @@ class UsageReader:
     checking that roll-ups and raw calls agree. It changes speed, not answers.
     """
 
-    def __init__(self, *, force_raw: bool = False) -> None:
+    def __init__(
+        self, *, force_raw: bool = False, cache: RollupCache | None = None
+    ) -> None:
         self.force_raw = force_raw
         self.stats = ReadStats()
+        self._cache = cache
+        self._versions: dict[str, asyncio.Task[dict[str, int]]] = {}
         self._reads: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
         self._rollup_reads: dict[str, list[_RollupRead]] = {}
         # Keyed by the identity of a list of documents read, which the value
@@ -209,6 +216,9 @@ class UsageReader:
         match = rollup_match_stage(usage_filter, period, ranges)
 
         async def read() -> list[dict[str, Any]]:
+            days = _whole_days(ranges) if period is RollupPeriod.DAY else None
+            if days is not None and self._cache is not None:
+                return await self._cached_days(days, usage_filter, narrowing)
             found: list[dict[str, Any]] = await collection.find(
                 match["$match"]
             ).to_list()
@@ -219,6 +229,52 @@ class UsageReader:
         task = asyncio.ensure_future(_guarded(read))
         reads.append(_RollupRead(ranges, task))
         return await asyncio.shield(task)
+
+    async def _cached_days(
+        self,
+        days: list[datetime],
+        usage_filter: UsageFilter,
+        narrowing: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Daily roll-ups of `days`, from memory for days unchanged since read."""
+        assert self._cache is not None
+        project_id = usage_filter.project_id
+        task = self._versions.get(project_id)
+        if task is None:
+            task = asyncio.ensure_future(day_versions(project_id))
+            self._versions[project_id] = task
+        versions = await asyncio.shield(task)
+        narrowing_key = _canonical(narrowing)
+
+        by_day: dict[str, list[dict[str, Any]]] = {}
+        missing: list[datetime] = []
+        for day in days:
+            key = (project_id, narrowing_key, day_key(day))
+            kept = self._cache.get(key, versions.get(day_key(day), 0))
+            if kept is None:
+                missing.append(day)
+            else:
+                by_day[day_key(day)] = kept
+                self.stats.cached_rollup_documents += len(kept)
+        if missing:
+            ranges = tuple((day, day + timedelta(days=1)) for day in missing)
+            match = rollup_match_stage(usage_filter, RollupPeriod.DAY, ranges)
+            collection = DailyUsageRollup.get_pymongo_collection()
+            found: list[dict[str, Any]] = await collection.find(
+                match["$match"]
+            ).to_list()
+            self.stats.rollup_documents += len(found)
+            for day in missing:
+                by_day[day_key(day)] = []
+            for document in found:
+                by_day[day_key(document["day"])].append(document)
+            for day in missing:
+                self._cache.put(
+                    (project_id, narrowing_key, day_key(day)),
+                    versions.get(day_key(day), 0),
+                    by_day[day_key(day)],
+                )
+        return [document for day in days for document in by_day[day_key(day)]]
 
     async def _raw_rows(self, pipeline: Pipeline, query: UsageQuery) -> list[UsageRow]:
         async def run() -> list[dict[str, Any]]:
@@ -245,6 +301,26 @@ class UsageReader:
 class _RollupRead:
     ranges: tuple[TimeRange, ...]
     task: asyncio.Task[list[dict[str, Any]]]
+
+
+def _whole_days(ranges: Sequence[TimeRange]) -> list[datetime] | None:
+    """The UTC days `ranges` cover when each starts and ends at midnight, else None."""
+    days: list[datetime] = []
+    for start, end in ranges:
+        if start.tzinfo is None or end.tzinfo is None or _not_midnight(start, end):
+            return None
+        day = start.astimezone(UTC)
+        while day < end:
+            days.append(day)
+            day += timedelta(days=1)
+    return days
+
+
+def _not_midnight(*moments: datetime) -> bool:
+    return any(
+        (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0)
+        for moment in (each.astimezone(UTC) for each in moments)
+    )
 
 
 def _inside(wanted: TimeRange, ranges: Sequence[TimeRange]) -> bool:
