@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     # Analytics. True answers every usage question from raw calls instead of
     # roll-ups: same numbers, much slower; for benchmarks and checks only.
     usage_force_raw: bool = False
-    # Daily roll-ups each process keeps in memory between requests, reused while
+    # Roll-ups each process keeps in memory between requests, reused while
     # their day is unchanged (see app/services/rollup_cache.py); 0 keeps none.
     rollup_cache_documents: int = Field(default=20_000, ge=0)
 

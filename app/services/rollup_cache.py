@@ -1,10 +1,10 @@
-"""Daily roll-ups kept in memory between requests while their day is unchanged.
+"""Roll-ups kept in memory between requests while their day is unchanged.
 
 A dashboard asks for the same 30 days again and again, and only today's
-roll-ups change meanwhile. Each process keeps the daily roll-ups it read, per
-project, narrowing and UTC day, under that day's version (`RollupVersions`);
-a request reads the versions (one document) and then only the days whose
-version moved. Writers bump a day's version after its roll-ups are written,
+roll-ups change meanwhile. Each process keeps the roll-ups it read, per
+project, narrowing and UTC day (daily roll-ups) or hour (hourly ones), under
+that day's version (`RollupVersions`); a request reads the versions (one
+document) and then only the days and hours whose day's version moved. Writers bump a day's version after its roll-ups are written,
 so an entry read before a write is always kept under an older version than
 the one the next request sees.
 """
@@ -19,7 +19,8 @@ from pymongo import UpdateOne
 from app.documents import RollupVersions
 from app.services.store_errors import store_errors
 
-type CacheKey = tuple[str, str, str]  # project, canonical narrowing, "YYYY-MM-DD"
+# Project, canonical narrowing, and "day:<UTC day start>" or "hour:<UTC hour start>".
+type CacheKey = tuple[str, str, str]
 
 
 def day_key(moment: datetime) -> str:
@@ -28,7 +29,7 @@ def day_key(moment: datetime) -> str:
 
 
 class RollupCache:
-    """At most `max_documents` daily roll-ups, least recently used dropped first."""
+    """At most `max_documents` roll-ups, least recently used dropped first."""
 
     def __init__(self, max_documents: int) -> None:
         self.max_documents = max_documents

@@ -216,9 +216,9 @@ class UsageReader:
         match = rollup_match_stage(usage_filter, period, ranges)
 
         async def read() -> list[dict[str, Any]]:
-            days = _whole_days(ranges) if period is RollupPeriod.DAY else None
-            if days is not None and self._cache is not None:
-                return await self._cached_days(days, usage_filter, narrowing)
+            units = _whole_units(ranges, period)
+            if units is not None and self._cache is not None:
+                return await self._cached_units(period, units, usage_filter, narrowing)
             found: list[dict[str, Any]] = await collection.find(
                 match["$match"]
             ).to_list()
@@ -230,13 +230,14 @@ class UsageReader:
         reads.append(_RollupRead(ranges, task))
         return await asyncio.shield(task)
 
-    async def _cached_days(
+    async def _cached_units(
         self,
-        days: list[datetime],
+        period: RollupPeriod,
+        units: list[datetime],
         usage_filter: UsageFilter,
         narrowing: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        """Daily roll-ups of `days`, from memory for days unchanged since read."""
+        """Roll-ups of `units` (days or hours), from memory where their day is unchanged."""
         assert self._cache is not None
         project_id = usage_filter.project_id
         task = self._versions.get(project_id)
@@ -245,36 +246,42 @@ class UsageReader:
             self._versions[project_id] = task
         versions = await asyncio.shield(task)
         narrowing_key = _canonical(narrowing)
+        step = _UNIT[period]
 
-        by_day: dict[str, list[dict[str, Any]]] = {}
+        def key(unit: datetime) -> tuple[str, str, str]:
+            return (
+                project_id,
+                narrowing_key,
+                f"{period.time_field}:{unit.isoformat()}",
+            )
+
+        def version(unit: datetime) -> int:
+            return versions.get(day_key(unit), 0)
+
+        by_unit: dict[datetime, list[dict[str, Any]]] = {}
         missing: list[datetime] = []
-        for day in days:
-            key = (project_id, narrowing_key, day_key(day))
-            kept = self._cache.get(key, versions.get(day_key(day), 0))
+        for unit in units:
+            kept = self._cache.get(key(unit), version(unit))
             if kept is None:
-                missing.append(day)
+                missing.append(unit)
             else:
-                by_day[day_key(day)] = kept
+                by_unit[unit] = kept
                 self.stats.cached_rollup_documents += len(kept)
         if missing:
-            ranges = tuple((day, day + timedelta(days=1)) for day in missing)
-            match = rollup_match_stage(usage_filter, RollupPeriod.DAY, ranges)
-            collection = DailyUsageRollup.get_pymongo_collection()
+            ranges = tuple((unit, unit + step) for unit in missing)
+            match = rollup_match_stage(usage_filter, period, ranges)
+            collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
             found: list[dict[str, Any]] = await collection.find(
                 match["$match"]
             ).to_list()
             self.stats.rollup_documents += len(found)
-            for day in missing:
-                by_day[day_key(day)] = []
+            for unit in missing:
+                by_unit[unit] = []
             for document in found:
-                by_day[day_key(document["day"])].append(document)
-            for day in missing:
-                self._cache.put(
-                    (project_id, narrowing_key, day_key(day)),
-                    versions.get(day_key(day), 0),
-                    by_day[day_key(day)],
-                )
-        return [document for day in days for document in by_day[day_key(day)]]
+                by_unit[_utc(document[period.time_field])].append(document)
+            for unit in missing:
+                self._cache.put(key(unit), version(unit), by_unit[unit])
+        return [document for unit in units for document in by_unit[unit]]
 
     async def _raw_rows(self, pipeline: Pipeline, query: UsageQuery) -> list[UsageRow]:
         async def run() -> list[dict[str, Any]]:
@@ -303,24 +310,32 @@ class _RollupRead:
     task: asyncio.Task[list[dict[str, Any]]]
 
 
-def _whole_days(ranges: Sequence[TimeRange]) -> list[datetime] | None:
-    """The UTC days `ranges` cover when each starts and ends at midnight, else None."""
-    days: list[datetime] = []
+_UNIT = {RollupPeriod.DAY: timedelta(days=1), RollupPeriod.HOUR: timedelta(hours=1)}
+
+
+def _whole_units(
+    ranges: Sequence[TimeRange], period: RollupPeriod
+) -> list[datetime] | None:
+    """The UTC days (or hours) `ranges` cover, when each range is made of whole ones."""
+    step = _UNIT[period]
+    units: list[datetime] = []
     for start, end in ranges:
-        if start.tzinfo is None or end.tzinfo is None or _not_midnight(start, end):
+        if start.tzinfo is None or end.tzinfo is None:
             return None
-        day = start.astimezone(UTC)
-        while day < end:
-            days.append(day)
-            day += timedelta(days=1)
-    return days
+        unit = start.astimezone(UTC)
+        if _off_grid(unit, period) or _off_grid(end.astimezone(UTC), period):
+            return None
+        while unit < end:
+            units.append(unit)
+            unit += step
+    return units
 
 
-def _not_midnight(*moments: datetime) -> bool:
-    return any(
-        (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0)
-        for moment in (each.astimezone(UTC) for each in moments)
-    )
+def _off_grid(moment: datetime, period: RollupPeriod) -> bool:
+    finer = (moment.minute, moment.second, moment.microsecond)
+    if period is RollupPeriod.DAY:
+        return (moment.hour, *finer) != (0, 0, 0, 0)
+    return finer != (0, 0, 0)
 
 
 def _inside(wanted: TimeRange, ranges: Sequence[TimeRange]) -> bool:

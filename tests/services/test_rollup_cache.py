@@ -112,3 +112,26 @@ async def test_a_full_cache_drops_the_least_recently_used_days() -> None:
     assert cache.get(("p", "{}", "2025-05-02"), 1) is None
     assert cache.get(("p", "{}", "2025-05-01"), 1) == [{"n": 1}, {"n": 2}]
     assert cache.get(("p", "{}", "2025-05-01"), 2) is None  # another version
+
+
+async def test_whole_hours_of_a_day_are_kept_and_reread_when_the_day_changes(
+    client: httpx.AsyncClient, project: TestProject
+) -> None:
+    # 09:00-12:00 is three whole hours: hourly roll-ups, no daily ones.
+    hours = UsageFilter(
+        project_id=project.id,
+        start=DAY + timedelta(hours=9),
+        end=DAY + timedelta(hours=12),
+    )
+    await record(client, project, call("a", 5), call("b", 70))
+    cache = RollupCache(1000)
+
+    async def hourly() -> tuple[int, int]:
+        reader = UsageReader(cache=cache)
+        found = await summarize_usage(reader, hours)
+        return found.calls, reader.stats.cached_rollup_documents
+
+    assert await hourly() == (2, 0)
+    assert await hourly() == (2, 2)
+    await record(client, project, call("c", 130))
+    assert (await hourly())[0] == 3
