@@ -120,7 +120,9 @@ async def record_calls(
     """Validate, price, store and publish a batch; see the module docstring."""
     rules = await ingest_rules(project_id, settings)
     results, pending = _prepare(calls, project_id=project_id, rules=rules)
-    stored = await _store(project_id, pending, results, broker) if pending else []
+    stored = (
+        (await _store(project_id, pending, results, broker)).stored if pending else []
+    )
     if stored:
         # One broker message for the whole batch, in the order sent.
         await publish_calls(project_id, stored, broker)
@@ -136,13 +138,19 @@ async def record_calls(
     return batch
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    stored: list[Log]  # written by this request
+    repeated: list[Log]  # stored before, as read back
+
+
 async def _store(
     project_id: str,
     pending: list[tuple[int, Log]],
     results: dict[int, ItemResult],
     broker: Broker,
-) -> list[Log]:
-    """Store the validated calls as one batch and count them; return those stored."""
+) -> _Stored:
+    """Store the validated calls as one batch and count them."""
     batch_id = new_batch_id()
     for _, document in pending:
         document.totals_batch = batch_id
@@ -152,12 +160,13 @@ async def _store(
 
     # Calls a failed earlier request stored without finishing their totals.
     # TODO: two requests racing with the same new id can both add its totals (the second finds its batch open while the first is still counting); a conditional claim on the batch would close it.
-    unfinished = await _uncounted(repeated_ids)
+    repeated = await _read_repeated(repeated_ids)
+    unfinished = await uncounted(repeated)
     if stored or unfinished:
         await apply_totals(stored + unfinished, batch_id=batch_id, broker=broker)
     else:
         await close_batch(batch_id)
-    return stored
+    return _Stored(stored=stored, repeated=repeated)
 
 
 def _prepare(
@@ -239,13 +248,12 @@ async def _insert(documents: list[Log]) -> dict[int, int]:
     return {}
 
 
-async def _uncounted(call_keys: list[str]) -> list[Log]:
-    """The stored calls among `call_keys` that the totals do not include yet."""
+async def _read_repeated(call_keys: list[str]) -> list[Log]:
+    """The calls stored before under `call_keys`, as they are stored."""
     if not call_keys:
         return []
     with store_errors("find_uncounted"):
-        repeated = await find_by_ids(Log, call_keys)
-    return await uncounted(repeated)
+        return await find_by_ids(Log, call_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,29 +280,23 @@ async def record_group(
         if document.id not in first_of:
             first_of[document.id] = index
             pending.append((index, document))
-    stored = await _store(project_id, pending, results, broker)
-    if stored:
-        await publish_calls(project_id, stored, broker)
+    written = await _store(project_id, pending, results, broker)
+    if written.stored:
+        await publish_calls(project_id, written.stored, broker)
 
-    by_id = {document.id: document for document in stored}
+    by_id = {document.id: document for document in written.repeated + written.stored}
     refused = {
         documents[index].id: Unavailable(result.message or "the store refused it")
         for index, result in results.items()
         if result.outcome == "rejected"
     }
-    repeated = [key for key in first_of if key not in by_id and key not in refused]
-    if repeated:
-        with store_errors("read_repeated_calls"):
-            by_id |= {
-                document.id: document for document in await find_by_ids(Log, repeated)
-            }
 
     answers: list[Recorded | AppError] = []
     for index, document in enumerate(documents):
         found = by_id.get(document.id)
         if document.id in refused:
             answers.append(refused[document.id])
-        elif found is None:  # pragma: no cover - deleted between the two reads
+        elif found is None:  # pragma: no cover - deleted between insert and read
             answers.append(Unavailable("the call was deleted meanwhile; send it again"))
         else:
             created = first_of[document.id] == index and found is document

@@ -212,18 +212,11 @@ class UsageReader:
                     )
                 ]
 
-        collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
-        match = rollup_match_stage(usage_filter, period, ranges)
-
         async def read() -> list[dict[str, Any]]:
             units = _whole_units(ranges, period)
             if units is not None and self._cache is not None:
                 return await self._cached_units(period, units, usage_filter, narrowing)
-            found: list[dict[str, Any]] = await collection.find(
-                match["$match"]
-            ).to_list()
-            self.stats.rollup_documents += len(found)
-            return found
+            return await self._find_rollups(period, usage_filter, ranges)
 
         self.stats.queries += 1
         task = asyncio.ensure_future(_guarded(read))
@@ -269,12 +262,7 @@ class UsageReader:
                 self.stats.cached_rollup_documents += len(kept)
         if missing:
             ranges = tuple((unit, unit + step) for unit in missing)
-            match = rollup_match_stage(usage_filter, period, ranges)
-            collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
-            found: list[dict[str, Any]] = await collection.find(
-                match["$match"]
-            ).to_list()
-            self.stats.rollup_documents += len(found)
+            found = await self._find_rollups(period, usage_filter, ranges)
             for unit in missing:
                 by_unit[unit] = []
             for document in found:
@@ -282,6 +270,18 @@ class UsageReader:
             for unit in missing:
                 self._cache.put(key(unit), version(unit), by_unit[unit])
         return [document for unit in units for document in by_unit[unit]]
+
+    async def _find_rollups(
+        self,
+        period: RollupPeriod,
+        usage_filter: UsageFilter,
+        ranges: tuple[TimeRange, ...],
+    ) -> list[dict[str, Any]]:
+        match = rollup_match_stage(usage_filter, period, ranges)
+        collection = _ROLLUP_DOCUMENTS[period].get_pymongo_collection()
+        found: list[dict[str, Any]] = await collection.find(match["$match"]).to_list()
+        self.stats.rollup_documents += len(found)
+        return found
 
     async def _raw_rows(self, pipeline: Pipeline, query: UsageQuery) -> list[UsageRow]:
         async def run() -> list[dict[str, Any]]:
